@@ -1,0 +1,21 @@
+"""Typed errors of the wire formats.
+
+Bad or unauthentic input raises one of these; what the channel merely loses is counted in a
+``…Stats`` dataclass instead, never raised.
+"""
+
+
+class FramingError(Exception):
+    """Base of every error raised by ``framing``."""
+
+
+class ListCodecError(FramingError):
+    """An encoded hot list or delta is malformed, truncated or claims more than it carries."""
+
+
+class FrameError(FramingError):
+    """A frame or a carousel block is malformed (used by the frame/carousel layer)."""
+
+
+class ReassemblyError(FramingError):
+    """Blocks cannot be reassembled into a bundle (inconsistent blocks of one bundle)."""
