@@ -1,0 +1,5 @@
+import sys
+
+from hotcast.cli import main
+
+sys.exit(main())
