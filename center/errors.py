@@ -1,0 +1,56 @@
+"""Typed errors of the center.
+
+Two families, because the command line maps them to two exit statuses (shared/CONTRACT.md):
+
+* ``CenterInputError`` and its subclasses: the operator's input is bad (a card ID that is not
+  one, a CSV row, an unknown reason, a sequence number never built, a home that is not there).
+  Raised before anything is written, so "nothing changed" holds; the CLI exits 2.
+* ``CenterStateError``: the center's own state is inconsistent or unusable (corrupted registry,
+  a keys file that does not load). The CLI exits 1.
+
+Messages name the bad value and where it was found, never key material.
+"""
+
+
+class CenterError(Exception):
+    """Base of every error raised by ``center``."""
+
+
+class CenterInputError(CenterError):
+    """Bad operator input; nothing was changed."""
+
+
+class CardIdError(CenterInputError):
+    """A card ID is not a decimal number of 1 to 19 digits below 2**64, or is outside the universe."""
+
+
+class ReasonError(CenterInputError):
+    """A revocation reason is not one of stolen, lost, fraud, other."""
+
+
+class CsvImportError(CenterInputError):
+    """A CSV import row is bad; ``line`` is its 1-based line number in the file."""
+
+    def __init__(self, line: int, message: str) -> None:
+        self.line = line
+        super().__init__(f"line {line}: {message}")
+
+
+class UniverseError(CenterInputError):
+    """A universe specification does not parse or does not fit the card ID rule."""
+
+
+class HomeError(CenterInputError):
+    """The center home is missing, not initialised, or already initialised."""
+
+
+class NotListedError(CenterInputError):
+    """A card to reinstate is not on the hot list."""
+
+
+class UnknownSeqError(CenterInputError):
+    """A sequence number names no built list bundle (for ``--delta-from``)."""
+
+
+class CenterStateError(CenterError):
+    """The center's stored state is inconsistent or cannot be read."""

@@ -1,0 +1,32 @@
+"""Fixtures for center tests: fresh homes and an in-process CLI runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from center_helpers import NOW, OPERATOR
+
+from center import cli
+from center.home import CenterHome
+
+
+@pytest.fixture
+def home(tmp_path: Path):
+    with CenterHome.init(tmp_path / "home", now=NOW, by=OPERATOR) as h:
+        yield h
+
+
+@pytest.fixture
+def run(monkeypatch, capsys, tmp_path: Path):
+    """Call ``center.cli.main`` in-process with --home defaulting to tmp_path/home."""
+    monkeypatch.setenv("HOTCAST_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HOTCAST_NOW", str(NOW))
+    monkeypatch.setenv("HOTCAST_OPERATOR", OPERATOR)
+
+    def _run(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return _run

@@ -1,0 +1,89 @@
+"""Registry storage: the signed-ID mapping, append-only tables, upserts (center.registry)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+from center_helpers import NOW, OPERATOR
+from hypothesis import given
+from hypothesis import strategies as st
+
+from center.errors import NotListedError
+from center.home import REGISTRY_FILE
+from center.registry import from_stored, to_stored
+from framing import Reason, month_code
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=50))
+def test_stored_ids_fit_sqlite_and_keep_order(values) -> None:
+    ids = np.array(sorted(values), dtype=np.uint64)
+    stored = to_stored(ids)
+    assert all(-(2**63) <= s < 2**63 for s in stored)
+    assert stored == sorted(stored)
+    assert [s + 2**63 for s in stored] == ids.tolist()
+    assert from_stored(np.array(stored, dtype=np.int64)).tolist() == ids.tolist()
+
+
+def test_registry_uses_wal(home) -> None:
+    conn = sqlite3.connect(home.path / REGISTRY_FILE)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit SET by='mallory'",
+    "DELETE FROM audit",
+    "UPDATE bundles SET sha256='00'",
+    "DELETE FROM bundles",
+])
+def test_audit_and_history_are_append_only(home, statement: str) -> None:
+    home.revoke(["5"], now=NOW, by=OPERATOR)
+    home.build(now=NOW, by=OPERATOR)
+    conn = sqlite3.connect(home.path / REGISTRY_FILE)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute(statement)
+
+
+def test_extreme_ids_are_stored_and_listed_exactly(home) -> None:
+    home.revoke(["0", "9999999999999999999", "4929123412341234"], now=NOW, by=OPERATOR)
+    assert [e.card_id for e in home.list_entries()] == [0, 4929123412341234, 10**19 - 1]
+
+
+def test_revoke_again_changes_reason_but_keeps_first_listing(home) -> None:
+    counts = home.revoke(["7"], "lost", now=NOW, by="alice")
+    assert (counts.added, counts.changed, counts.unchanged) == (1, 0, 0)
+    counts = home.revoke(["7", "8"], "fraud", now=NOW + 60, by="bob")
+    assert (counts.added, counts.changed, counts.unchanged) == (1, 1, 0)
+    counts = home.revoke(["7"], "fraud", now=NOW + 120, by="bob")
+    assert (counts.added, counts.changed, counts.unchanged) == (0, 0, 1)
+    seven = next(e for e in home.list_entries() if e.card_id == 7)
+    assert (seven.reason, seven.listed_at, seven.listed_by) == (Reason.FRAUD, NOW, "alice")
+    actions = [row[3] for row in home.audit_log()]
+    assert actions == ["init", "revoke", "revoke", "revoke-change"]
+
+
+def test_import_updates_expiry_and_revoke_keeps_it(home) -> None:
+    home.import_csv("7,lost,2030-02\n", now=NOW, by=OPERATOR)
+    home.revoke(["7"], "stolen", now=NOW, by=OPERATOR)
+    (seven,) = home.list_entries()
+    assert (seven.reason, seven.expiry_code) == (Reason.STOLEN, month_code(2030, 2))
+
+
+def test_reinstate_of_unlisted_card_changes_nothing(home) -> None:
+    home.revoke(["1", "2"], now=NOW, by=OPERATOR)
+    with pytest.raises(NotListedError, match="card 3 is not on the hot list"):
+        home.reinstate(["1", "3"], now=NOW, by=OPERATOR)
+    assert [e.card_id for e in home.list_entries()] == [1, 2]
+    assert home.reinstate(["1"], now=NOW, by=OPERATOR) == 1
+    assert [e.card_id for e in home.list_entries()] == [2]
+
+
+def test_every_change_is_audited_with_who_when_what_why(home) -> None:
+    home.revoke(["11"], "lost", now=NOW + 1, by="alice", note="phoned in")
+    home.reinstate(["11"], now=NOW + 2, by="bob", note="found it")
+    rows = list(home.audit_log())[1:]
+    assert [r[1:] for r in rows] == [
+        (NOW + 1, "alice", "revoke", 11, int(Reason.LOST), 0, "phoned in"),
+        (NOW + 2, "bob", "reinstate", 11, None, None, "found it"),
+    ]
