@@ -1,26 +1,51 @@
-"""Wire formats of hotcast: the compact hot-list codec (and, beside it, frames and carousel).
+"""Wire formats of hotcast: the compact hot-list codec, frames, frame sync and the carousel.
 
 Pure functions and values over bytes and numpy arrays; no I/O. Imports nothing of ours.
 """
 
-from .errors import FramingError, ListCodecError
+from .carousel import CarouselScheduler, segment
+from .crc import crc32c, crc32c_rows
+from .errors import FrameError, FramingError, ListCodecError, ReassemblyError
+from .frames import Block, Frame, FrameConfig, FrameHeader, bundle_digest, check_header
+from .framesync import FrameSync, FrameStats
 from .hotlist import HotList, ListDelta, Reason, Universe, diff, month_code, month_of, patch
 from .listcodec import bound_bits, decode_delta, decode_list, encode_delta, encode_list
+from .profiles import PROFILES, frame_config
+from .reassembly import Reassembler, ReassemblyConfig, ReassemblyStats
 
 __all__ = [
+    "PROFILES",
+    "Block",
+    "CarouselScheduler",
+    "Frame",
+    "FrameConfig",
+    "FrameError",
+    "FrameHeader",
+    "FrameStats",
+    "FrameSync",
     "FramingError",
     "HotList",
     "ListCodecError",
     "ListDelta",
     "Reason",
+    "ReassemblyConfig",
+    "ReassemblyError",
+    "ReassemblyStats",
+    "Reassembler",
     "Universe",
     "bound_bits",
+    "bundle_digest",
+    "check_header",
+    "crc32c",
+    "crc32c_rows",
     "decode_delta",
     "decode_list",
     "diff",
     "encode_delta",
     "encode_list",
+    "frame_config",
     "month_code",
     "month_of",
     "patch",
+    "segment",
 ]
