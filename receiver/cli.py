@@ -1,0 +1,177 @@
+"""Command line of the terminal side: ``hotcast terminal ...`` (and, later, ``receiver``).
+
+``hotcast/cli.py`` calls ``main(argv)`` with argv starting at the group word. Groups are
+looked up in ``GROUPS``; this is the one registration point (the ``receiver`` group of
+``receiver/cli_receiver.py`` is added to it when that module lands, by an ordinary import
+at the top of this file).
+
+Invariants (CONTRACT.md): output for programs is JSON lines on stdout, messages on stderr;
+exit 0 done, 2 bad usage or bad input with nothing changed, 1 any other failure (a
+bundle that fails verification or is refused: earlier files may have been applied). All
+input is validated before anything changes. Only this module reads the clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from crypto import BundleError, KeyFileError, TerminalKeys
+
+from .card import parse_card_id
+from .checks import check_card
+from .errors import BundleRefusedError, CardIdError, StoreError
+from .store import TerminalStore
+
+DEFAULT_HOME = "./hotcast-home"
+
+
+class UsageError(Exception):
+    """Bad usage or bad input: exit 2, message on stderr, nothing changed."""
+
+
+def _emit(obj: dict) -> None:
+    print(json.dumps(obj), flush=True)
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return Path(args.home or os.environ.get("HOTCAST_HOME") or DEFAULT_HOME)
+
+
+def _read_input(name: str, what: str) -> bytes:
+    try:
+        if name == "-":
+            return sys.stdin.buffer.read()
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {name!r}: {exc.strerror or exc}") from None
+
+
+def _open_store(args: argparse.Namespace) -> TerminalStore:
+    try:
+        return TerminalStore.open(_home(args))
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    data = _read_input(args.keys, "key file")
+    try:
+        keys = TerminalKeys.from_bytes(data)
+        store = TerminalStore.create(_home(args), keys)
+    except (KeyFileError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
+    with store:
+        _emit({"home": str(_home(args)), "store": str(store.path), **keys.key_ids()})
+    return 0
+
+
+def _cmd_apply(args: argparse.Namespace) -> int:
+    bundles = [(name, _read_input(name, "bundle file")) for name in args.files]
+    status = 0
+    with _open_store(args) as store:
+        for name, data in bundles:
+            try:
+                result = store.apply_bundle(data, int(time.time()))
+            except (BundleError, BundleRefusedError) as exc:
+                why = f"{type(exc).__name__}: {exc}"
+                print(f"hotcast terminal apply: {name}: rejected: {why}", file=sys.stderr)
+                _emit({"file": name, "event": "bundle_rejected", "why": why})
+                status = 1
+                continue
+            event = "bundle_applied" if result.applied else "bundle_unchanged"
+            _emit({"file": name, "event": event, "seq": result.seq, "kind": result.kind_name,
+                   "entries": result.entries})
+    return status
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    try:
+        card_ids = [parse_card_id(text) for text in args.cards]
+    except CardIdError as exc:
+        raise UsageError(str(exc)) from None
+    with _open_store(args) as store:
+        now = int(time.time())
+        for card_id in card_ids:
+            _emit(check_card(store, card_id, now).to_json())
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    with _open_store(args) as store:
+        state = store.state()
+        sales, sales_total_minor = store.sales_summary()
+        _emit({
+            "home": str(_home(args)),
+            "list_seq": state.seq,
+            "kind": state.kind.name.lower() if state.kind else None,
+            "entries": state.entries,
+            "created_at": state.created_at or None,
+            "applied_at": state.applied_at or None,
+            "valid_until": state.valid_until or None,
+            "stale": state.is_stale(int(time.time())),
+            "universe": str(state.universe) if state.universe else None,
+            "key_roll_seq": state.key_roll_seq,
+            **store.keys().key_ids(),
+            "sales": sales,
+            "sales_total_minor": sales_total_minor,
+        })
+    return 0
+
+
+def _terminal_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotcast terminal",
+                                     description="The terminal's hot-list store and checks.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, helptext: str, func: Callable[[argparse.Namespace], int]):
+        cmd = sub.add_parser(name, help=helptext, description=helptext)
+        cmd.add_argument("--home", help="terminal home (default $HOTCAST_HOME, else "
+                                        f"{DEFAULT_HOME})")
+        cmd.set_defaults(func=func)
+        return cmd
+
+    add("init", "create a terminal store from provisioned key material",
+        _cmd_init).add_argument("--keys", required=True, metavar="FILE",
+                                help="terminal key file from `hotcast center provision` (- = stdin)")
+    add("apply", "verify and apply bundle files, each all-or-nothing; a JSON line per file",
+        _cmd_apply).add_argument("files", nargs="+", metavar="FILE")
+    add("check", "check card IDs against the hot list; a JSON line per card",
+        _cmd_check).add_argument("cards", nargs="+", metavar="CARD")
+    add("status", "show the list held, its freshness and the key ids", _cmd_status)
+    return parser
+
+
+def terminal_main(argv: list[str]) -> int:
+    try:
+        args = _terminal_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 after a usage message, 0 after --help
+        return int(exc.code or 0)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"hotcast terminal {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+GroupMain = Callable[[list[str]], int]
+
+# The registration point: group word -> its main(argv after the group word) -> exit status.
+# receiver/cli_receiver.py adds "receiver" here.
+GROUPS: dict[str, GroupMain] = {
+    "terminal": terminal_main,
+}
+
+
+def main(argv: list[str]) -> int:
+    """Entry for ``hotcast/cli.py``: ``argv[0]`` is the group word (``terminal``, ...)."""
+    if not argv or argv[0] not in GROUPS:
+        got = repr(argv[0]) if argv else "nothing"
+        print(f"hotcast: expected one of {', '.join(sorted(GROUPS))}, got {got}", file=sys.stderr)
+        return 2
+    return GROUPS[argv[0]](list(argv[1:]))

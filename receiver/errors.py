@@ -1,0 +1,72 @@
+"""Typed errors of the terminal side.
+
+Bad or unauthentic input raises one of these (or the ``crypto.BundleError`` /
+``framing.ListCodecError`` that caused it, wrapped as ``BundleBodyError``); misuse of an
+API raises ``ValueError`` / ``TypeError``. A refused card is not an error: it is a
+verdict (see ``receiver.checks``). Whenever one of these is raised by a store operation,
+the store is exactly as it was before the call.
+"""
+
+
+class ReceiverError(Exception):
+    """Base of every error raised by ``receiver``."""
+
+
+class StoreError(ReceiverError):
+    """The terminal store is missing, already exists, or is not a hotcast store."""
+
+
+class BundleRefusedError(ReceiverError):
+    """Base of the signed-update refusals: the bundle is genuine but must not be applied."""
+
+
+class RollbackError(BundleRefusedError):
+    """The bundle's sequence number is older than the store's (replay of an old list)."""
+
+    def __init__(self, bundle_seq: int, store_seq: int) -> None:
+        super().__init__(f"bundle seq {bundle_seq} is older than the store's seq {store_seq}")
+        self.bundle_seq = bundle_seq
+        self.store_seq = store_seq
+
+
+class DeltaBaseError(BundleRefusedError):
+    """A delta names a base other than the store's sequence number.
+
+    ``needed_seq`` is the base the delta needs; ``store_seq`` is what the store holds. The
+    terminal waits for the next full bundle or for a delta chain starting at ``store_seq``.
+    """
+
+    def __init__(self, bundle_seq: int, needed_seq: int, store_seq: int) -> None:
+        super().__init__(
+            f"delta seq {bundle_seq} needs base seq {needed_seq}, the store is at seq {store_seq}"
+        )
+        self.bundle_seq = bundle_seq
+        self.needed_seq = needed_seq
+        self.store_seq = store_seq
+
+
+class ExpiredBundleError(BundleRefusedError):
+    """The bundle's valid-until time has passed (``now > valid_until``): freeze/replay defence."""
+
+    def __init__(self, bundle_seq: int, valid_until: int, now: int) -> None:
+        super().__init__(f"bundle seq {bundle_seq} expired at {valid_until} (now {now})")
+        self.bundle_seq = bundle_seq
+        self.valid_until = valid_until
+        self.now = now
+
+
+class BundleBodyError(BundleRefusedError):
+    """A verified bundle carries a body the terminal cannot use (bad list encoding, a
+    universe that differs from the store's, a key roll that does not apply)."""
+
+
+class CardError(ReceiverError):
+    """The IC card refused an operation (locked out, insufficient balance, not inserted)."""
+
+
+class CardLockedError(CardError):
+    """The card is locked out: it can no longer give money."""
+
+
+class CardIdError(ReceiverError, ValueError):
+    """Text that is not a card ID (1 to 19 decimal digits, below 2**64); names the value."""

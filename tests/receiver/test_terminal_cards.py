@@ -1,0 +1,244 @@
+"""The IC card model, the simulated reader, and the purse and POS terminal logic."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crypto import issue_token
+from framing import HotList
+from receiver.card import ICCard, parse_card_id
+from receiver.checks import TerminalPolicy, check_card, screen_card
+from receiver.errors import CardError, CardIdError, CardLockedError
+from receiver.reader import SimulatedReader
+from receiver.terminal import (
+    INSUFFICIENT,
+    PAID,
+    REFUSED,
+    REMITTED,
+    SHOWN,
+    STALE_OVER_FLOOR,
+    PosTerminal,
+    PurseTerminal,
+)
+from terminal_helpers import DAY_S, NOW, full_bundle
+
+STOLEN_ID = 4000000000000007
+LOST_ID = 4000000000000009
+GOOD_A, GOOD_B = 4000000000000100, 4000000000000200
+
+
+@pytest.fixture
+def live(store, center):
+    """A fresh store listing STOLEN_ID (stolen) and LOST_ID (lost)."""
+    hot = HotList(ids=np.array([STOLEN_ID, LOST_ID], dtype=np.uint64),
+                  reasons=np.array([0, 1], dtype=np.uint8), expiry=np.zeros(2, np.uint16))
+    store.apply_bundle(full_bundle(center, hot, seq=12), NOW)
+    return store
+
+
+def card(center, card_id, balance=1000, token_valid_until=NOW + 30 * DAY_S):
+    token = None if token_valid_until is None else issue_token(card_id, token_valid_until, center)
+    return ICCard(card_id, balance, token)
+
+
+def inserted(c):
+    reader = SimulatedReader()
+    reader.insert(c)
+    return reader
+
+
+# -- card IDs and the card model --------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["", "-1", "+5", " 5", "5 ", "1_000", "12a", "١٢٣",
+                                  "18446744073709551616", "99999999999999999999", "1.0"])
+def test_bad_card_id_names_the_value(text):
+    with pytest.raises(CardIdError) as info:
+        parse_card_id(text)
+    assert repr(text) in str(info.value)
+
+
+@given(st.integers(min_value=0, max_value=10**19 - 1))
+def test_card_id_roundtrip(value):
+    assert parse_card_id(str(value)) == value
+
+
+def test_card_id_limits():
+    assert parse_card_id("0000000000000000001") == 1
+    assert parse_card_id("9999999999999999999") == 10**19 - 1
+    with pytest.raises(CardIdError):
+        parse_card_id("18446744073709551615")  # a u64, but 20 digits
+
+
+def test_locked_card_gives_and_takes_no_money():
+    c = ICCard(1, 500)
+    c.lock_out()
+    for op in (c.debit, c.credit):
+        with pytest.raises(CardLockedError):
+            op(10, NOW, "payment", None)
+    assert c.balance_minor == 500 and c.history == ()
+
+
+def test_card_never_goes_negative():
+    c = ICCard(1, 5)
+    with pytest.raises(CardError, match="balance"):
+        c.debit(6, NOW, "payment", None)
+    assert c.balance_minor == 5 and c.history == ()
+
+
+def test_reader_slot_rules():
+    reader = SimulatedReader("a")
+    with pytest.raises(CardError, match="no card"):
+        reader.read_id()
+    reader.insert(ICCard(1))
+    with pytest.raises(CardError, match="already"):
+        reader.insert(ICCard(2))
+    reader.eject()
+    assert not reader.has_card() and reader.ejected[0].card_id == 1
+
+
+# -- list checks ------------------------------------------------------------------------
+
+def test_check_card_verdicts_match_contract(live):
+    assert check_card(live, STOLEN_ID, NOW).to_json() == {
+        "card": str(STOLEN_ID), "verdict": "refuse", "reason": "stolen", "list_seq": 12,
+        "stale": False}
+    assert check_card(live, GOOD_A, NOW).to_json() == {
+        "card": str(GOOD_A), "verdict": "accept", "reason": None, "list_seq": 12, "stale": False}
+
+
+def test_every_verdict_says_stale_past_valid_until(live):
+    later = NOW + DAY_S + 1
+    assert check_card(live, STOLEN_ID, later).stale
+    assert check_card(live, GOOD_A, later).stale
+
+
+def test_empty_store_is_stale(store):
+    v = check_card(store, GOOD_A, NOW)
+    assert v.accepted and v.stale and v.list_seq == 0
+
+
+# -- insert-time check ------------------------------------------------------------------
+
+def test_listed_card_is_locked_out_and_ejected_at_insert(live, center):
+    c = card(center, STOLEN_ID)
+    reader = inserted(c)
+    result = PurseTerminal(live).insert(reader, NOW)
+    assert result.outcome == REFUSED and "stolen" in result.message
+    assert c.locked_out and not reader.has_card()
+    with pytest.raises(CardLockedError):
+        c.debit(1, NOW, "payment", None)
+
+
+def test_unlisted_card_shows_balance_and_history(live, center):
+    c = card(center, GOOD_A, balance=777)
+    reader = inserted(c)
+    result = PurseTerminal(live).insert(reader, NOW)
+    assert result.outcome == SHOWN and result.balance_minor == 777 and result.history == ()
+    assert reader.has_card() and not c.locked_out
+
+
+@pytest.mark.parametrize("token_until,reason", [(None, "no_token"), (NOW - 1, "token_expired")])
+def test_card_without_valid_token_is_refused_offline(live, center, token_until, reason):
+    c = card(center, GOOD_A, token_valid_until=token_until)
+    reader = inserted(c)
+    v = screen_card(reader, live, TerminalPolicy(), NOW)
+    assert not v.accepted and v.reason == reason
+    assert not reader.has_card() and not c.locked_out
+
+
+def test_token_of_another_card_is_refused(live, center):
+    c = ICCard(GOOD_A, 100, issue_token(GOOD_B, NOW + DAY_S, center))
+    v = screen_card(inserted(c), live, TerminalPolicy(), NOW)
+    assert v.reason == "token_invalid"
+
+
+def test_token_from_another_center_is_refused(live, other_center):
+    c = ICCard(GOOD_A, 100, issue_token(GOOD_A, NOW + DAY_S, other_center))
+    assert screen_card(inserted(c), live, TerminalPolicy(), NOW).reason == "token_invalid"
+
+
+def test_already_locked_card_is_refused(live, center):
+    c = card(center, GOOD_A)
+    c.lock_out()
+    assert PosTerminal(live).pay(inserted(c), 10, NOW).outcome == REFUSED
+
+
+# -- purse remittance -------------------------------------------------------------------
+
+def test_remittance_moves_money_and_history_together(live, center):
+    a, b = card(center, GOOD_A, 1000), card(center, GOOD_B, 50)
+    result = PurseTerminal(live).remit(inserted(a), inserted(b), 300, NOW)
+    assert result.outcome == REMITTED and result.balance_minor == 700
+    assert (a.balance_minor, b.balance_minor) == (700, 350)
+    assert a.history[-1].amount_minor == -300 and a.history[-1].counterparty == GOOD_B
+    assert b.history[-1].amount_minor == 300 and b.history[-1].counterparty == GOOD_A
+
+
+@pytest.mark.parametrize("listed_side", ["payer", "payee"])
+def test_remittance_with_listed_card_moves_nothing(live, center, listed_side):
+    a = card(center, STOLEN_ID if listed_side == "payer" else GOOD_A, 1000)
+    b = card(center, LOST_ID if listed_side == "payee" else GOOD_B, 1000)
+    ra, rb = inserted(a), inserted(b)
+    result = PurseTerminal(live).remit(ra, rb, 300, NOW)
+    assert result.outcome == REFUSED
+    assert (a.balance_minor, b.balance_minor) == (1000, 1000)
+    assert a.history == () and b.history == ()
+    listed = a if listed_side == "payer" else b
+    other = b if listed_side == "payer" else a
+    assert listed.locked_out and not other.locked_out
+    assert not ra.has_card() and not rb.has_card()
+
+
+def test_remittance_insufficient_moves_nothing(live, center):
+    a, b = card(center, GOOD_A, 100), card(center, GOOD_B, 0)
+    result = PurseTerminal(live).remit(inserted(a), inserted(b), 101, NOW)
+    assert result.outcome == INSUFFICIENT and (a.balance_minor, b.balance_minor) == (100, 0)
+
+
+# -- POS payment ------------------------------------------------------------------------
+
+def test_pos_payment_debits_and_records_sale(live, center):
+    c = card(center, GOOD_A, 1000)
+    reader = inserted(c)
+    pos = PosTerminal(live)
+    result = pos.pay(reader, 250, NOW)
+    assert result.outcome == PAID and result.balance_minor == 750 and not result.stale
+    assert c.balance_minor == 750 and c.history[-1].kind == "payment"
+    assert not reader.has_card()
+    assert live.sales_total_minor() == 250
+    assert live.sales() == [{"at": NOW, "card": GOOD_A, "amount_minor": 250, "list_seq": 12,
+                             "stale": False}]
+
+
+def test_pos_insufficient_balance_changes_nothing(live, center):
+    c = card(center, GOOD_A, 100)
+    reader = inserted(c)
+    result = PosTerminal(live).pay(reader, 101, NOW)
+    assert result.outcome == INSUFFICIENT and "insufficient" in result.message
+    assert c.balance_minor == 100 and c.history == () and not reader.has_card()
+    assert live.sales() == []
+
+
+def test_pos_refuses_listed_card_and_locks_it(live, center):
+    c = card(center, LOST_ID, 1000)
+    result = PosTerminal(live).pay(inserted(c), 10, NOW)
+    assert result.outcome == REFUSED and c.locked_out and c.balance_minor == 1000
+    assert live.sales() == []
+
+
+def test_stale_pos_refuses_above_floor_limit(live, center):
+    later = NOW + DAY_S + 1
+    pos = PosTerminal(live, TerminalPolicy(floor_limit_minor=500))
+    big = card(center, GOOD_A, 1000)
+    result = pos.pay(inserted(big), 501, later)
+    assert result.outcome == STALE_OVER_FLOOR and result.stale and big.balance_minor == 1000
+    small = card(center, GOOD_B, 1000)
+    result = pos.pay(inserted(small), 500, later)
+    assert result.outcome == PAID and result.stale
+    assert live.sales()[-1]["stale"] is True
+
+
+def test_policy_rejects_negative_floor():
+    with pytest.raises(ValueError, match="floor_limit_minor"):
+        TerminalPolicy(floor_limit_minor=-1)
