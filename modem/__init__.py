@@ -1,0 +1,16 @@
+"""modem: bits <-> samples, one module per profile; numpy/scipy only, no I/O."""
+
+from .errors import ModemError, SampleFormatError, SampleRateError
+from .fm import DemodStats, FmSubcarrierConfig, SubcarrierDemodulator, SubcarrierModulator
+from .profiles import PROFILES
+
+__all__ = [
+    "PROFILES",
+    "DemodStats",
+    "FmSubcarrierConfig",
+    "ModemError",
+    "SampleFormatError",
+    "SampleRateError",
+    "SubcarrierDemodulator",
+    "SubcarrierModulator",
+]

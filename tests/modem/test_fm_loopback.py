@@ -1,0 +1,278 @@
+"""Loopback bits -> MPX -> channel -> bits for profile `fm`, one test per channel impairment.
+
+All randomness is seeded. Eb/N0 is per channel bit: white noise of variance
+sigma^2 = (P / Rb) / (Eb/N0) * fs / 2 on the MPX, P = injection^2 / 2 the subcarrier power.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal, special
+
+from modem.fm import FmSubcarrierConfig, SubcarrierDemodulator, SubcarrierModulator
+
+SKIP_BITS = 2_000  # acquisition: the first decisions come from the pipeline filling up
+
+
+def modulate(bits: np.ndarray, config: FmSubcarrierConfig) -> np.ndarray:
+    mod = SubcarrierModulator(config)
+    return np.concatenate((mod.process(bits), mod.flush())).astype(np.float64)
+
+
+def demodulate(mpx: np.ndarray, config: FmSubcarrierConfig) -> np.ndarray:
+    dem = SubcarrierDemodulator(config)
+    return np.concatenate((dem.process(mpx), dem.flush()))
+
+
+def add_noise(mpx: np.ndarray, config: FmSubcarrierConfig, ebn0_db: float, rng) -> np.ndarray:
+    power = config.injection**2 / 2
+    sigma = np.sqrt(power / config.bits_per_second / 10 ** (ebn0_db / 10) * config.sample_rate_hz / 2)
+    return mpx + sigma * rng.standard_normal(len(mpx))
+
+
+def find_lag(tx: np.ndarray, rx: np.ndarray, at: int, probe: int = 4_000) -> int:
+    """Lag L such that rx[i] == tx[i + L] around rx index ``at`` (cross-correlation of +-1)."""
+    a = 2.0 * tx - 1
+    b = 2.0 * rx[at : at + probe] - 1
+    corr = signal.fftconvolve(a, b[::-1], mode="valid")
+    return int(np.argmax(corr)) - at
+
+
+def bit_errors(tx: np.ndarray, rx: np.ndarray, start: int, stop: int | None = None) -> tuple[int, int]:
+    """(errors, compared) over rx[start:stop] after aligning at ``start``."""
+    lag = find_lag(tx, rx, start)
+    stop = min(len(rx) if stop is None else stop, len(tx) - lag)
+    seg = rx[start:stop]
+    return int(np.count_nonzero(seg != tx[start + lag : stop + lag])), len(seg)
+
+
+def theory_ber(ebn0_db: float) -> float:
+    """Coherent Gray QPSK with mod-4 differential decoding: symbol error pattern differenced."""
+    p = 0.5 * special.erfc(np.sqrt(10 ** (ebn0_db / 10)))
+    pe = np.array([(1 - p) ** 2, p * (1 - p), p * p, p * (1 - p)])
+    pd = [sum(pe[i] * pe[(i - j) % 4] for i in range(4)) for j in range(4)]
+    return (pd[1] + pd[3] + 2 * pd[2]) / 2
+
+
+def random_bits(n: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 2, n).astype(np.uint8)
+
+
+CFG = FmSubcarrierConfig()
+
+
+def test_clean_loopback_has_no_errors():
+    bits = random_bits(76_000, 1)
+    rx = demodulate(modulate(bits, CFG), CFG)
+    errors, n = bit_errors(bits, rx, SKIP_BITS)
+    assert n > 70_000 and errors == 0
+
+
+@pytest.mark.parametrize("ebn0_db", [6.0, 8.0])
+def test_ber_in_noise_is_near_theory(ebn0_db):
+    bits = random_bits(380_000, 2)
+    rng = np.random.default_rng(3)
+    rx = demodulate(add_noise(modulate(bits, CFG), CFG, ebn0_db, rng), CFG)
+    errors, n = bit_errors(bits, rx, SKIP_BITS)
+    # Within 0.5 dB of theory: the BER at Eb/N0 - 0.5 dB bounds it.
+    assert errors / n < theory_ber(ebn0_db - 0.5)
+
+
+@pytest.mark.parametrize("ppm", [-200, 200])
+def test_sample_rate_error_is_tracked(ppm):
+    bits = random_bits(76_000, 4)
+    mpx = modulate(bits, CFG)
+    drifted = signal.resample(mpx, int(round(len(mpx) * (1 + ppm * 1e-6))))
+    rng = np.random.default_rng(5)
+    rx = demodulate(add_noise(drifted, CFG, 10.0, rng), CFG)
+    # Over 2 s a 200 ppm clock slips 7.6 symbols: compare in two halves, each aligned alone.
+    half = len(rx) // 2
+    for start, stop in ((SKIP_BITS, half), (half, len(rx) - 200)):
+        errors, n = bit_errors(bits, rx, start, stop)
+        assert errors / n < 1e-4
+
+
+@pytest.mark.parametrize("ppm", [-200, 200])
+def test_stats_report_the_clock_and_carrier_offsets(ppm):
+    bits = random_bits(76_000, 4)
+    mpx = modulate(bits, CFG)
+    # Stretching the signal by (1 + e) makes every frequency, symbol rate included, 1 - e times.
+    drifted = signal.resample(mpx, int(round(len(mpx) * (1 + ppm * 1e-6))))
+    dem = SubcarrierDemodulator(CFG)
+    dem.process(drifted)
+    assert dem.stats.clock_offset_ppm == pytest.approx(-ppm, abs=40)
+    assert dem.stats.carrier_offset_hz == pytest.approx(-ppm * 1e-6 * CFG.carrier_hz, abs=1.0)
+
+
+def test_level_steps_of_10_db_do_not_break_lock():
+    bits = random_bits(114_000, 6)
+    mpx = modulate(bits, CFG)
+    third = len(mpx) // 3
+    gain = np.concatenate((np.full(third, 10 ** (10 / 20)), np.full(third, 10 ** (-10 / 20))))
+    gain = np.concatenate((gain, np.ones(len(mpx) - len(gain))))
+    rx = demodulate(mpx * gain, CFG)
+    errors, n = bit_errors(bits, rx, SKIP_BITS, len(rx) - 200)
+    assert errors <= 8  # a level step may cost a symbol or two at each edge, no more
+
+
+def programme_mpx(n: int, fs: float, rng) -> np.ndarray:
+    """Mono and stereo programme (band-limited noise to 15 kHz), 19 kHz pilot, RDS-like BPSK.
+
+    Levels as a loud station: mono peaks ~0.5, L-R ~0.3, pilot 0.09, RDS 0.04 of 75 kHz.
+    """
+    t = np.arange(n) / fs
+    lp = signal.firwin(255, 15_000, fs=fs)
+    mono = signal.lfilter(lp, 1, rng.standard_normal(n))
+    side = signal.lfilter(lp, 1, rng.standard_normal(n))
+    mono *= 0.16 / np.std(mono)
+    side *= 0.10 / np.std(side)
+    pilot = 0.09 * np.sin(2 * np.pi * 19_000 * t)
+    stereo = side * np.sin(2 * np.pi * 38_000 * t)
+    rds_chips = np.repeat(rng.choice([-1.0, 1.0], n // int(fs / 2375) + 1), int(fs / 2375))[:n]
+    rds = 0.04 * signal.lfilter(signal.firwin(127, 2_400, fs=fs), 1, rds_chips) * np.sin(2 * np.pi * 57_000 * t)
+    return mono + pilot + stereo + rds
+
+
+def test_decodes_beside_programme_pilot_stereo_and_rds():
+    bits = random_bits(76_000, 7)
+    mpx = modulate(bits, CFG)
+    rng = np.random.default_rng(8)
+    rx = demodulate(mpx + programme_mpx(len(mpx), CFG.sample_rate_hz, rng), CFG)
+    errors, n = bit_errors(bits, rx, SKIP_BITS, len(rx) - 200)
+    assert errors == 0
+
+
+@pytest.mark.parametrize("fill", ["silence", "noise"])
+def test_reacquires_after_a_dropout(fill):
+    bits = random_bits(152_000, 9)  # 4 s
+    mpx = modulate(bits, CFG)
+    fs = CFG.sample_rate_hz
+    a, b = int(1.5 * fs), int(1.6 * fs)  # 100 ms gone
+    rng = np.random.default_rng(10)
+    mpx[a:b] = 0.0 if fill == "silence" else 0.05 * rng.standard_normal(b - a)
+    rx = demodulate(mpx, CFG)
+    bps = CFG.bits_per_second
+    before, _ = bit_errors(bits, rx, SKIP_BITS, int(1.45 * bps))
+    # Re-acquisition within 200 ms of the signal's return, then clean to the end.
+    after, n = bit_errors(bits, rx, int(1.8 * bps), len(rx) - 200)
+    assert before == 0 and after == 0 and n > 80_000
+
+
+def test_corrupt_samples_do_not_poison_the_state():
+    bits = random_bits(114_000, 21)
+    mpx = modulate(bits, CFG)
+    fs = CFG.sample_rate_hz
+    rng = np.random.default_rng(22)
+    bad = slice(int(1.0 * fs), int(1.05 * fs))
+    garbage = rng.standard_normal(bad.stop - bad.start) * 1e30
+    garbage[::7], garbage[1::7], garbage[2::7] = np.nan, np.inf, -np.inf
+    mpx[bad] = garbage
+    rx = demodulate(mpx, CFG)
+    errors, n = bit_errors(bits, rx, int(1.3 * CFG.bits_per_second), len(rx) - 200)
+    assert errors == 0 and n > 60_000
+
+
+@pytest.mark.parametrize("rate_hz", [190_000, 240_000, 250_000, 1_200_000, 2_400_000])
+def test_other_mpx_rates(rate_hz):
+    cfg = FmSubcarrierConfig(sample_rate_hz=rate_hz)
+    bits = random_bits(38_000, 11)
+    rng = np.random.default_rng(12)
+    rx = demodulate(add_noise(modulate(bits, cfg), cfg, 10.0, rng), cfg)
+    errors, n = bit_errors(bits, rx, SKIP_BITS, len(rx) - 200)
+    assert n > 30_000 and errors / n < 1e-4
+
+
+def test_output_does_not_depend_on_chunking():
+    bits = random_bits(38_000, 13)
+    rng = np.random.default_rng(14)
+    mpx = add_noise(modulate(bits, CFG), CFG, 7.0, rng).astype(np.float32)
+    whole = demodulate(mpx, CFG)
+    dem = SubcarrierDemodulator(CFG)
+    cuts = np.cumsum(rng.integers(1, 20_000, 200))
+    pieces = [dem.process(chunk) for chunk in np.split(mpx, cuts[cuts < len(mpx)])]
+    chunked = np.concatenate(pieces + [dem.flush()])
+    assert np.array_equal(whole, chunked)
+
+
+def test_tiny_chunks_match_one_block():
+    bits = random_bits(4_000, 15)
+    mpx = modulate(bits, CFG)[:30_000]
+    whole = demodulate(mpx, CFG)
+    dem = SubcarrierDemodulator(CFG)
+    rng = np.random.default_rng(16)
+    cuts = np.cumsum(rng.integers(1, 8, 10_000))
+    pieces = [dem.process(chunk) for chunk in np.split(mpx, cuts[cuts < len(mpx)])]
+    assert np.array_equal(whole, np.concatenate(pieces + [dem.flush()]))
+
+
+@settings(max_examples=15)
+@given(st.lists(st.integers(min_value=0, max_value=5_000), min_size=1, max_size=40))
+def test_any_chunking_gives_the_same_bits(sizes):
+    cuts = np.cumsum(sizes)
+    pieces = [_SHORT_DEM.process(c) for c in np.split(_SHORT_MPX, cuts[cuts < len(_SHORT_MPX)])]
+    assert np.array_equal(np.concatenate(pieces + [_SHORT_DEM.flush()]), _SHORT_BITS)
+
+
+_SHORT_MPX = modulate(random_bits(6_000, 23), CFG)
+_SHORT_DEM = SubcarrierDemodulator(CFG)
+_SHORT_BITS = demodulate(_SHORT_MPX, CFG)
+
+
+def test_decodes_through_the_programme_simulator_and_channel():
+    """Full test MPX of modem/mpxsim.py, +200 ppm, a 50 ms dropout, Eb/N0 8 dB per channel bit."""
+    mpxsim = pytest.importorskip("modem.mpxsim")
+    channel = pytest.importorskip("modem.channel")
+    bits = random_bits(114_000, 24)
+    sub = modulate(bits, CFG)
+    mpx = sub + mpxsim.simulate_mpx(len(sub), mpxsim.MpxSimConfig()).astype(np.float64)
+    ch = channel.ChannelConfig(
+        ebn0_db=8.0,
+        payload_bit_rate_bps=CFG.bits_per_second,
+        signal_power=CFG.injection**2 / 2,
+        sample_rate_offset_ppm=200,
+        dropouts_s=((1.5, 0.05),),
+        seed=3,
+    )
+    rx = demodulate(channel.apply_to_mpx(mpx, CFG.sample_rate_hz, ch), CFG)
+    bps = CFG.bits_per_second
+    for start, stop in ((SKIP_BITS, int(1.45 * bps)), (int(1.7 * bps), len(rx) - 500)):
+        errors, n = bit_errors(bits, rx, start, stop)
+        assert errors / n < theory_ber(7.5)
+
+
+def test_modulator_output_does_not_depend_on_chunking():
+    bits = random_bits(20_001, 17)
+    whole = modulate(bits, CFG)
+    mod = SubcarrierModulator(CFG)
+    rng = np.random.default_rng(18)
+    cuts = np.cumsum(rng.integers(0, 300, 400))
+    pieces = [mod.process(chunk) for chunk in np.split(bits, cuts[cuts < len(bits)])]
+    assert np.array_equal(whole, np.concatenate(pieces + [mod.flush()]).astype(np.float64))
+
+
+def test_spectrum_stays_inside_62_to_90_khz():
+    bits = random_bits(76_000, 19)
+    mpx = modulate(bits, CFG)
+    f, psd = signal.welch(mpx, fs=CFG.sample_rate_hz, nperseg=8192)
+    in_band = np.mean(psd[(f >= 64_000) & (f <= 88_000)])
+    outside = np.max(psd[(f < 62_000) | (f > 90_000)])
+    assert 10 * np.log10(outside / in_band) <= -40.0
+
+
+def test_injection_sets_the_power_and_stats_report_it():
+    cfg = FmSubcarrierConfig(injection=0.05)
+    bits = random_bits(38_000, 20)
+    mpx = modulate(bits, cfg)
+    assert np.sqrt(np.mean(mpx**2)) == pytest.approx(0.05 / np.sqrt(2), rel=0.02)
+    dem = SubcarrierDemodulator(cfg)
+    dem.process(mpx)
+    stats = dem.stats
+    assert stats.level == pytest.approx(0.05, rel=0.05)
+    assert stats.snr_db > 25
+    assert stats.bits == 2 * stats.symbols > 30_000
+    assert abs(stats.carrier_offset_hz) < 1.0 and abs(stats.clock_offset_ppm) < 20
+    tail = dem.flush()
+    assert dem.stats.level == stats.level and dem.stats.bits == stats.bits + len(tail)
