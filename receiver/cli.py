@@ -6,8 +6,9 @@ looked up in ``GROUPS``; this is the one registration point (the ``receiver`` gr
 at the top of this file).
 
 Invariants (CONTRACT.md): output for programs is JSON lines on stdout, messages on stderr;
-exit 0 done, 2 bad usage or bad input with nothing changed, 1 any other failure (a
-bundle that fails verification or is refused: earlier files may have been applied). All
+exit 0 done, 2 bad usage or bad input with nothing changed (a bundle that fails
+verification or is refused counts as bad input: when several files are given, the ones before
+it stay applied and the rest are not tried), 1 any other failure. All
 input is validated before anything changes. Only this module reads the clock.
 """
 
@@ -73,21 +74,22 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     bundles = [(name, _read_input(name, "bundle file")) for name in args.files]
-    status = 0
     with _open_store(args) as store:
-        for name, data in bundles:
+        for done, (name, data) in enumerate(bundles):
             try:
                 result = store.apply_bundle(data, int(time.time()))
             except (BundleError, BundleRefusedError) as exc:
                 why = f"{type(exc).__name__}: {exc}"
-                print(f"hotcast terminal apply: {name}: rejected: {why}", file=sys.stderr)
                 _emit({"file": name, "event": "bundle_rejected", "why": why})
-                status = 1
-                continue
+                # Files are applied in order (a delta needs the list before it): the files
+                # before this one stay applied, this one and those after it are not.
+                kept = f"; {done} earlier file(s) applied, {len(bundles) - done - 1} not tried" \
+                    if len(bundles) > 1 else "; store unchanged"
+                raise UsageError(f"{name}: rejected: {why}{kept}") from None
             event = "bundle_applied" if result.applied else "bundle_unchanged"
             _emit({"file": name, "event": event, "seq": result.seq, "kind": result.kind_name,
                    "entries": result.entries})
-    return status
+    return 0
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

@@ -99,21 +99,24 @@ def test_bad_card_id_exits_2_naming_it(t_home, capsys, bad):
     assert full_dump(t_home) == before
 
 
-def test_rejected_bundle_gives_a_line_and_exit_1(t_home, bundle_file, tmp_path, capsys):
+def test_rejected_bundle_gives_a_line_and_exit_2(t_home, bundle_file, tmp_path, capsys):
     bad = tmp_path / "bad.bundle"
     bad.write_bytes(bundle_file.read_bytes()[:-1])
     before = full_dump(t_home)
     code, lines, err = run(capsys, "terminal", "apply", "--home", str(t_home), str(bad))
-    assert code == 1 and lines[0]["event"] == "bundle_rejected" and lines[0]["why"]
-    assert "rejected" in err and full_dump(t_home) == before
+    assert code == 2 and lines[0]["event"] == "bundle_rejected" and lines[0]["why"]
+    assert "rejected" in err and "bad.bundle" in err and full_dump(t_home) == before
 
 
-def test_each_file_all_or_nothing(t_home, bundle_file, tmp_path, capsys):
+def test_rejection_stops_the_files_after_it(t_home, bundle_file, tmp_path, capsys):
     bad = tmp_path / "bad.bundle"
     bad.write_bytes(b"junk")
-    code, lines, _ = run(capsys, "terminal", "apply", "--home", str(t_home), str(bad), str(bundle_file))
-    assert code == 1
-    assert [line["event"] for line in lines] == ["bundle_rejected", "bundle_applied"]
+    before = full_dump(t_home)
+    code, lines, err = run(capsys, "terminal", "apply", "--home", str(t_home), str(bad),
+                           str(bundle_file))
+    assert code == 2 and "1 not tried" in err
+    assert [line["event"] for line in lines] == ["bundle_rejected"]
+    assert full_dump(t_home) == before
 
 
 def test_missing_bundle_file_changes_nothing(t_home, bundle_file, capsys):
