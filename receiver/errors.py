@@ -70,3 +70,14 @@ class CardLockedError(CardError):
 
 class CardIdError(ReceiverError, ValueError):
     """Text that is not a card ID (1 to 19 decimal digits, below 2**64); names the value."""
+
+
+class SourceError(ReceiverError):
+    """Input samples cannot be had: a missing or unreadable file, a format or rate that
+    cannot be worked out, a WAV hotcast cannot read, a device that fails. The message
+    names the file or device and the problem."""
+
+
+class SourceConfigError(SourceError, ValueError):
+    """A source setting is invalid (an RTL-SDR rate the chip cannot do, a non-positive
+    rate, an unknown format, a --rate that contradicts the file)."""
