@@ -24,7 +24,9 @@ from center.building import DEFAULT_ROLL_VALID_S, DEFAULT_VALID_S
 from center.errors import CenterInputError
 from center.home import CenterHome
 from center.inputs import parse_card_id, parse_date_end, parse_universe
+from center.render import CarouselRenderer, render_summary
 from center.secretfile import write_public_file, write_secret_file
+from center.sinks import FileSink, Progress, plan_output, render_into
 from framing import Reason
 
 PROG = "hotcast center"
@@ -231,6 +233,30 @@ def cmd_carousel(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    try:
+        fmt, config = plan_output(args.out, args.format, args.profile, rate_hz=args.rate,
+                                  duration_s=args.duration, injection=args.injection,
+                                  with_programme=args.with_programme)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    _check_out(args.out, allow_stdout=True)
+    if args.out == "-" and sys.stdout.isatty():
+        raise UsageError("refusing to write samples to a terminal; redirect or pipe standard output")
+    with CenterHome.open(_home(args)) as home:
+        bundles = home.carousel(_now())
+    if not bundles:
+        raise UsageError("nothing on air: the carousel is empty; build a bundle first "
+                         "(hotcast center build --out FILE)")
+    renderer = CarouselRenderer(args.profile, bundles, config)
+    with FileSink(args.out, fmt, config.output_rate_hz) as sink:
+        seconds = render_into(renderer, sink, Progress(renderer.expected_seconds))
+    out.json_line({"file": args.out, "format": fmt, "rate": config.output_rate_hz,
+                   "seconds": round(seconds, 6),
+                   **render_summary(renderer)}, to_stderr=args.out == "-")
+    return 0
+
+
 # -- parser -----------------------------------------------------------------------------
 
 
@@ -293,6 +319,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("seq", type=int, metavar="SEQ")
     p.add_argument("--out", required=True, metavar="FILE", help="bundle file, or - for stdout")
     add("carousel", cmd_carousel, "print what goes on air now (rolls, latest full, newer deltas)")
+    p = add("render", cmd_render, "write the carousel on air now as a signal file")
+    p.add_argument("--profile", required=True, help="modem profile (fm)")
+    p.add_argument("--out", required=True, metavar="FILE", help=".cu8 .cs8 .cf32 (FM I/Q), "
+                   ".wav .s16le .f32le (MPX), or - for stdout with --format")
+    p.add_argument("--duration", type=float, metavar="S", help="seconds (default one whole cycle)")
+    p.add_argument("--rate", type=float, metavar="HZ", help="sample rate (default 1200000 for "
+                   "I/Q, 228000 for MPX)")
+    p.add_argument("--format", help="cu8, cs8, cf32, wav, s16le or f32le (default by extension)")
+    p.add_argument("--with-programme", action="store_true",
+                   help="add simulated programme, pilot, stereo and RDS to the MPX")
+    p.add_argument("--injection", type=float, default=0.10,
+                   help="subcarrier level, fraction of the 75 kHz deviation (default 0.10)")
     return parser
 
 

@@ -1,0 +1,197 @@
+"""CarouselRenderer: the carousel plan, lengths, determinism, spectrum, programme, bit round trip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import signal
+
+import framing
+from center.render import (
+    CarouselRenderer,
+    RenderConfig,
+    _Programme,
+    mpx_rate_for_iq,
+    render_summary,
+)
+from modem import SubcarrierDemodulator
+from modem.fmiq import FmIqDemodulator, FmIqDemodulatorConfig
+
+
+@dataclass(frozen=True)
+class FakeBundle:
+    """What the renderer needs of a BuiltBundle."""
+
+    seq: int
+    kind: str
+    sealed: bytes
+
+
+def noisy_bytes(n: int, seed: int) -> bytes:
+    """Sealed bundles look random (AES-GCM ciphertext, signatures)."""
+    return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+# 15 100 B = 20 blocks of 760 B minus a little padding; a 2-block roll; N = 22 + 4 = 26 frames.
+FULL = FakeBundle(1, "full", noisy_bytes(15_100, 1))
+ROLL = FakeBundle(2, "master_roll", noisy_bytes(1_500, 2))
+
+
+def decode_mpx(mpx: np.ndarray, renderer: CarouselRenderer, rate_hz: float) -> list[bytes]:
+    """MPX -> bits -> frames -> bundles, as a terminal does."""
+    dem = SubcarrierDemodulator(replace(renderer.modem_config, sample_rate_hz=float(rate_hz)))
+    bits = np.concatenate([dem.process(mpx), dem.flush()])
+    frames = framing.FrameSync(renderer.frame_config).process(bits)
+    return framing.Reassembler().process(frames)
+
+
+def render(bundles, **kw) -> tuple[CarouselRenderer, np.ndarray]:
+    r = CarouselRenderer("fm", bundles, RenderConfig(**kw))
+    return r, np.concatenate(list(r.blocks()))
+
+
+def test_one_cycle_sends_every_block_exactly_once_with_stream_by_kind() -> None:
+    r = CarouselRenderer("fm", [FULL, ROLL])
+    assert [(p.seq, p.kind, p.stream, p.source_blocks, p.blocks) for p in r.plan] == [
+        (1, "full", 1, 20, 22), (2, "master_roll", 3, 2, 4)]
+    cycle = r.cycle()
+    assert len(cycle) == r.cycle_frames == 26
+    assert sorted(cycle) == sorted([(1, 1, i) for i in range(22)] + [(3, 2, i) for i in range(4)])
+    roll_at = [i for i, c in enumerate(cycle) if c[0] == 3]
+    assert max(np.diff(roll_at)) <= 8  # the small bundle is spread over the cycle, not bunched
+
+
+def test_cycle_length_and_stats() -> None:
+    r, mpx = render([FULL, ROLL])
+    cfg = r.config
+    assert mpx.dtype == np.float32
+    assert r.stats.frames == 26
+    assert r.stats.bits_on_air == cfg.lead_in_bits + 26 * r.frame_config.frame_bits
+    # lead-in + frames at 38 kbit/s, plus the pulse tails (2 x 12 symbols)
+    expect = r.stats.bits_on_air / 38_000 * cfg.mpx_rate_hz
+    assert expect <= mpx.size <= expect + 24 * 12 + 1
+    assert r.payload_bytes == len(FULL.sealed) + len(ROLL.sealed)
+    summary = render_summary(r)
+    assert summary["net_kbit_per_s"] == pytest.approx(8 * 16_600 / (26 * 8_800 / 38_000) / 1000, rel=1e-3)
+
+
+@pytest.mark.parametrize("kw, rate", [
+    ({}, 228_000), ({"mpx_rate_hz": 240_000, "iq_rate_hz": 1_200_000}, 1_200_000)])
+def test_duration_is_honoured_to_the_sample(kw, rate) -> None:
+    r, x = render([FULL], duration_s=1.7, **kw)
+    assert x.size == round(1.7 * rate)
+    assert x.dtype == (np.complex64 if "iq_rate_hz" in kw else np.float32)
+
+
+def test_blocks_are_bounded_and_output_is_deterministic() -> None:
+    r = CarouselRenderer("fm", [FULL], RenderConfig(duration_s=6.0, with_programme=True, frames_per_block=2))
+    blocks = list(r.blocks())
+    per_bit = 228_000 / 38_000
+    lead_in = r.config.lead_in_bits * per_bit  # rides on the first block
+    assert max(b.size for b in blocks) <= 2 * r.frame_config.frame_bits * per_bit + lead_in + 1_000
+    again = np.concatenate(list(r.blocks()))
+    assert np.array_equal(np.concatenate(blocks), again)
+
+
+@settings(max_examples=8, deadline=None, derandomize=True)
+@given(per_block=st.integers(1, 6), duration=st.floats(0.05, 2.5), programme=st.booleans())
+def test_output_does_not_depend_on_block_size(per_block, duration, programme) -> None:
+    _, ref = render([FULL, ROLL], duration_s=duration, with_programme=programme)
+    _, x = render([FULL, ROLL], duration_s=duration, with_programme=programme,
+                  frames_per_block=per_block)
+    assert x.size == round(duration * 228_000)
+    assert np.array_equal(x, ref)
+
+
+def test_subcarrier_stays_in_62_to_90_khz() -> None:
+    _, mpx = render([FULL], duration_s=3.0)
+    f, p = signal.welch(mpx, fs=228_000, nperseg=4096)
+    band = (f >= 62_000) & (f <= 90_000)
+    outside = (f < 60_000) | (f > 92_000)
+    assert 10 * np.log10(np.max(p[band]) / np.max(p[outside])) >= 40
+    assert f[np.argmax(p)] == pytest.approx(76_000, abs=13_000)
+
+
+def test_programme_adds_pilot_and_keeps_the_data_band() -> None:
+    _, plain = render([FULL], duration_s=3.0)
+    _, full = render([FULL], duration_s=3.0, with_programme=True)
+    f, p = signal.welch(full, fs=228_000, nperseg=8192)
+    pilot = p[np.argmin(abs(f - 19_000))]
+    assert 10 * np.log10(pilot / np.median(p[(f > 16_000) & (f < 18_500)])) > 30
+    assert np.max(np.abs(full)) <= 1.0  # within 100 % deviation
+    assert np.max(np.abs(plain)) < 0.2
+
+
+def test_programme_is_chunk_invariant_and_continuous_at_seams() -> None:
+    a = _Programme(228_000, 0.78, seed=3)
+    b = _Programme(228_000, 0.78, seed=3)
+    whole = a.take(600_000)
+    rng = np.random.default_rng(0)
+    parts, n = [], 0
+    while n < 600_000:
+        k = int(min(rng.integers(1, 70_000), 600_000 - n))
+        parts.append(b.take(k))
+        n += k
+    assert np.array_equal(whole, np.concatenate(parts))
+    # The pilot continues phase-exact across the 1 s seams: its 19 kHz line is as clean as inside.
+    seam = 228_000
+    jump = np.max(np.abs(np.diff(whole[seam - 200:seam + 200])))
+    inside = np.max(np.abs(np.diff(whole[seam // 2 - 200:seam // 2 + 200])))
+    assert jump < 3 * inside
+
+
+def test_mpx_render_decodes_to_the_sealed_bundles() -> None:
+    r, mpx = render([FULL, ROLL], with_programme=True)
+    assert sorted(decode_mpx(mpx, r, 228_000)) == sorted([FULL.sealed, ROLL.sealed])
+
+
+def test_iq_render_decodes_through_the_fm_front_end() -> None:
+    r, iq = render([FULL, ROLL], mpx_rate_hz=240_000, iq_rate_hz=1_200_000)
+    front = FmIqDemodulator(FmIqDemodulatorConfig(iq_rate_hz=1_200_000))
+    mpx = np.concatenate([front.process(iq), front.process(np.zeros(140_000, np.complex64))])
+    assert sorted(decode_mpx(mpx, r, front.mpx_rate_hz)) == sorted([FULL.sealed, ROLL.sealed])
+
+
+# The plaintext header of a real sealed delta (magic, kind 2, seq 2, base 1, times, key ids).
+DELTA_HEADER = bytes.fromhex("484342010200000000000000020000000000000001000000006ab13b80000000006ab28d"
+                             "0000000001000000010000001d")
+
+
+@pytest.mark.xfail(reason="framing/modem have no scrambler: a small bundle (K=1) is 550 zero bytes of "
+                   "padding, zero RS parity, and its header's zero runs line up across the "
+                   "interleaved codewords into ~100 symbols without a phase step; the timing "
+                   "recovery slips and 2 of its 3 blocks are lost every cycle", strict=False)
+def test_every_frame_of_a_small_real_looking_bundle_decodes() -> None:
+    tiny = FakeBundle(2, "delta", DELTA_HEADER + noisy_bytes(161, 3))
+    r, mpx = render([FULL, tiny])
+    dem = SubcarrierDemodulator(r.modem_config)
+    bits = np.concatenate([dem.process(mpx), dem.flush()])
+    frames = framing.FrameSync(r.frame_config).process(bits)
+    assert len(frames) == r.cycle_frames
+
+
+def test_mpx_rate_for_iq() -> None:
+    assert [mpx_rate_for_iq(r) for r in (1_200_000, 2_400_000, 2_048_000, 1_000_000, 240_000)] == [
+        240_000, 240_000, 256_000, 250_000, 240_000]
+    assert mpx_rate_for_iq(1_000_003) == 1_000_003  # a prime: rendered at its own rate
+
+
+@pytest.mark.parametrize("kw", [
+    {"mpx_rate_hz": 100_000}, {"mpx_rate_hz": 228_000.5}, {"iq_rate_hz": 3_000_000},
+    {"injection": 0.0}, {"injection": 0.9}, {"duration_s": 0.0}, {"duration_s": float("inf")},
+    {"lead_in_bits": -1}, {"frames_per_block": 0},
+])
+def test_bad_config_is_refused(kw) -> None:
+    with pytest.raises(ValueError):
+        RenderConfig(**kw)
+
+
+def test_bad_profile_and_empty_carousel_are_refused() -> None:
+    with pytest.raises(ValueError, match="audio"):
+        CarouselRenderer("audio", [FULL])
+    with pytest.raises(ValueError, match="no bundle"):
+        CarouselRenderer("fm", [])
