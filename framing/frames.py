@@ -3,7 +3,7 @@
 Layout of a frame (sizes for the "fm" preset, see ``profiles.py``)::
 
     sync word        64 bits   SYNC_WORD, sent as is (no coding)
-    then, interleaved column-wise (``interleave.py``):
+    then, interleaved column-wise (``interleave.py``) and whitened (``whitening``):
       header codeword  72 B    36 B header + CRC-32C(4) + 32 RS parity  (RS(72,40), t = 16)
       body codewords   4 x 255 B, each 191 data + 64 parity         (RS(255,191), t = 32)
                        the 764 data bytes = 760 B block + CRC-32C(4)
@@ -33,6 +33,12 @@ RS is passed and FER -> 1: the modem's implementation loss is what decides). Mea
 ideal coherent DE-QPSK channel (bench/test_frames.py::test_fer_curve_ideal_dqpsk, 438 frames
 per point): FER 1.0 / 0.80 / 0 / 0 at 5 / 6 / 7 / 8 dB, BER 4.6e-2 / 2.6e-2 / 1.2e-2 / 5e-3.
 
+Whitening: everything after the sync word is XORed with a PRBS from the polynomial
+1 + x^14 + x^15 (the one DVB's energy dispersal uses, ETSI EN 300 421; our register starts from
+its seed 100101010000000 but shifts the other way), restarted at every frame. Without it a
+block of zeros (a small bundle's padding, whose RS parity is zero too) goes on air as a long
+run of identical symbols with no phase steps, and the modem's symbol-timing recovery slips.
+
 A frame whose CRC checks is never RS-decoded (the common case on a clean link). Reed-Solomon
 is ``creedsolo`` (reedsolo's Cython build, 5-80x faster) when importable, else ``reedsolo``.
 
@@ -59,7 +65,7 @@ except ImportError:  # pragma: no cover - depends on how reedsolo was installed
     import reedsolo as _rs
 
 RS_BACKEND = _rs.__name__
-FRAME_VERSION = 1
+FRAME_VERSION = 2  # 2: whitened after the sync word
 # 64-bit sync word found by a seeded randomised bit-flip search for low aperiodic
 # autocorrelation: peak sidelobe level PSL = 5 against a main lobe of 64 (the best known
 # for length 64 is 4; an m-sequence of length 63 has PSL ~ 7). tests check the PSL.
@@ -214,13 +220,29 @@ class _Codecs:
     header: object
     body: object
     interleaver: ByteInterleaver
+    whitening: np.ndarray  # shape (frame bytes after the sync word,) uint8
+
+
+def whitening_sequence(n_bytes: int) -> np.ndarray:
+    """The first ``n_bytes`` of the PRBS x^15 + x^14 + 1 from seed 100101010000000, MSB first.
+
+    Shape (n_bytes,), dtype uint8. The register runs once per frame (n_bytes * 8 steps, a few
+    thousand), so a plain loop at construction is fine.
+    """
+    reg = 0b100101010000000
+    bits = np.empty(n_bytes * 8, dtype=np.uint8)
+    for i in range(bits.size):
+        out = ((reg >> 14) ^ (reg >> 13)) & 1  # taps 15 and 14
+        reg = ((reg << 1) | out) & 0x7FFF
+        bits[i] = out
+    return np.packbits(bits)
 
 
 def _codecs(cfg: FrameConfig) -> _Codecs:
     lengths = (cfg.header_codeword_bytes,) + (cfg.rs_codeword_bytes,) * cfg.codewords_per_frame
     return _Codecs(_rs.RSCodec(cfg.header_parity_bytes, 255),
                    _rs.RSCodec(cfg.rs_parity_bytes, cfg.rs_codeword_bytes),
-                   ByteInterleaver(lengths))
+                   ByteInterleaver(lengths), whitening_sequence(sum(lengths)))
 
 
 class FrameGen:
@@ -249,7 +271,7 @@ class FrameGen:
         for i in range(cfg.codewords_per_frame):
             words.append(bytes(codecs.body.encode(bytearray(body[i * k:(i + 1) * k]))))
         flat = np.frombuffer(b"".join(words), dtype=np.uint8)
-        return codecs.interleaver.interleave(flat)
+        return codecs.interleaver.interleave(flat) ^ codecs.whitening
 
     def process(self, blocks: list[Block]) -> np.ndarray:
         """Blocks -> bits, shape (len(blocks) * frame_bits,) uint8 in {0, 1}."""
@@ -268,12 +290,17 @@ class FrameDecoder:
         self.config = config
         self._codecs = _codecs(config)
 
+    def _split(self, air: np.ndarray) -> list[np.ndarray]:
+        """Whitened, interleaved frame bytes -> the codewords (header first)."""
+        codecs = self._codecs
+        return codecs.interleaver.split(codecs.interleaver.deinterleave(air ^ codecs.whitening))
+
     def decode_header(self, air: np.ndarray) -> FrameHeader | None:
         """Interleaved frame bytes -> the header if its CRC checks (after RS if needed), else None.
 
         Fields are not checked for sense here; see ``check_header``.
         """
-        words = self._codecs.interleaver.split(self._codecs.interleaver.deinterleave(air))
+        words = self._split(air)
         head = words[0]
         raw = head[:HEADER_BYTES + CRC_BYTES]
         if not _crc_ok(raw):
@@ -293,7 +320,7 @@ class FrameDecoder:
         of the channel's byte error rate.
         """
         cfg = self.config
-        words = self._codecs.interleaver.split(self._codecs.interleaver.deinterleave(air))[1:]
+        words = self._split(air)[1:]
         k = cfg.rs_codeword_bytes - cfg.rs_parity_bytes
         data = np.concatenate([w[:k] for w in words])
         if _crc_ok(data):

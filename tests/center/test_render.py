@@ -161,10 +161,6 @@ DELTA_HEADER = bytes.fromhex("48434201020000000000000002000000000000000100000000
                              "0000000001000000010000001d")
 
 
-@pytest.mark.xfail(reason="framing/modem have no scrambler: a small bundle (K=1) is 550 zero bytes of "
-                   "padding, zero RS parity, and its header's zero runs line up across the "
-                   "interleaved codewords into ~100 symbols without a phase step; the timing "
-                   "recovery slips and 2 of its 3 blocks are lost every cycle", strict=False)
 def test_every_frame_of_a_small_real_looking_bundle_decodes() -> None:
     tiny = FakeBundle(2, "delta", DELTA_HEADER + noisy_bytes(161, 3))
     r, mpx = render([FULL, tiny])

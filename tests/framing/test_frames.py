@@ -160,3 +160,17 @@ def test_framegen_layout_and_block_size_check():
 
 def test_rs_backend_is_named():
     assert frames_mod.RS_BACKEND in ("creedsolo", "reedsolo")
+
+
+def test_whitening_breaks_runs_of_zero_bytes():
+    """A block of zeros must not go on air as a long run of identical bits (the modem's timing
+    recovery needs transitions): after whitening the longest run stays short."""
+    from framing.frames import FrameGen, FrameHeader, Block
+    from framing.profiles import frame_config
+
+    cfg = frame_config("fm")
+    header = FrameHeader(stream=2, seq=7, digest=bytes(8), block_index=0, k=1, n=3,
+                         bundle_bytes=200, block_bytes=cfg.block_bytes)
+    bits = FrameGen(cfg).process([Block(header, bytes(cfg.block_bytes))])
+    edges = np.flatnonzero(np.diff(bits.astype(np.int8)) != 0)
+    assert np.diff(edges).max() < 40
