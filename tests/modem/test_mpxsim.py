@@ -63,7 +63,7 @@ def test_config_misuse(kwargs, match):
 
 
 def test_plot_writes_a_png(mpx, tmp_path):
-    from bench.plots import plot_mpx_spectrum
+    from hotcast.plots import plot_mpx_spectrum
 
     path = tmp_path / "mpx.png"
     plot_mpx_spectrum(*mpx_spectrum(mpx, FS), str(path))
