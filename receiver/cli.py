@@ -25,6 +25,7 @@ from pathlib import Path
 from crypto import BundleError, KeyFileError, TerminalKeys
 
 from .card import parse_card_id
+from .cli_receiver import receiver_main
 from .checks import check_card
 from .errors import BundleRefusedError, CardIdError, StoreError
 from .store import TerminalStore
@@ -164,9 +165,9 @@ def terminal_main(argv: list[str]) -> int:
 GroupMain = Callable[[list[str]], int]
 
 # The registration point: group word -> its main(argv after the group word) -> exit status.
-# receiver/cli_receiver.py adds "receiver" here.
 GROUPS: dict[str, GroupMain] = {
     "terminal": terminal_main,
+    "receiver": receiver_main,
 }
 
 

@@ -106,12 +106,21 @@ def _cmd_listen(args: argparse.Namespace) -> int:
         return _run_with_source(args, store, source)
 
 
+def _check_rate(profile: str, is_iq: bool, rate_hz: int) -> None:
+    """Refuse a rate the profile cannot use before a device is opened."""
+    try:
+        PipelineConfig(profile, is_iq, rate_hz)
+    except ValueError as exc:
+        raise _Usage(f"--rate: {exc}") from None
+
+
 def _open_device(args: argparse.Namespace) -> Source:
     duration = args.duration
     if args.rtl_sdr:
         if args.freq is None:
             raise _Usage("--rtl-sdr needs --freq HZ (the FM station's frequency)")
         rate = int(args.rate) if args.rate is not None else DEFAULT_RTL_RATE_HZ
+        _check_rate(args.profile, True, rate)
         config = RtlSdrConfig(
             center_freq_hz=args.freq, sample_rate_hz=rate,
             gain_db="auto" if args.gain is None else args.gain,
@@ -123,6 +132,7 @@ def _open_device(args: argparse.Namespace) -> Source:
             raise _Usage(f"--{flag} is for --rtl-sdr, not --line-in")
     rate = int(args.rate) if args.rate is not None else DEFAULT_LINE_IN_RATE_HZ.get(
         args.profile, 48_000)
+    _check_rate(args.profile, False, rate)
     device = args.device
     if device is not None and device.isdigit():
         device = int(device)
@@ -269,6 +279,9 @@ def receiver_main(argv: list[str]) -> int:
     except _Usage as exc:
         print(f"hotcast receiver {args.command}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

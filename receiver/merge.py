@@ -6,6 +6,10 @@ except ``bundle_received``, which it replaces by what the store made of the bund
 - ``bundle_applied``   ``{"seq", "kind", "entries", ...quality and position}``
 - ``bundle_unchanged`` the store already holds it (carousel repeats are normal): reported
   once per sequence number, never again;
+- ``bundle_superseded`` a genuine bundle (its signature verified) older than the store's
+  list, such as the full bundle that goes round again after its delta was applied: refused
+  as a rollback, but normal on a carousel, so reported once per sequence number and not
+  counted as a rejection;
 - ``bundle_rejected``  ``{"why": "<ErrorType>: <message>", "claimed_seq": N | None}``: failed
   verification (forged, corrupt, unknown key) or refused (rollback, expired, bad body);
   reported once per distinct bundle (by SHA-256), however often the carousel repeats it.
@@ -30,7 +34,7 @@ from collections import OrderedDict
 from crypto import BundleError, UnknownMasterKeyError, UnknownSigningKeyError
 from crypto import read_unverified_header
 
-from .errors import BundleRefusedError, DeltaBaseError
+from .errors import BundleRefusedError, DeltaBaseError, RollbackError
 from .store import TerminalStore
 
 __all__ = ["BundleMerger"]
@@ -53,9 +57,11 @@ class BundleMerger:
         self._waiting: OrderedDict[str, bytes] = OrderedDict()  # sha256 -> bundle
         self._unchanged_seqs: OrderedDict[int, None] = OrderedDict()
         self._rejected: OrderedDict[str, None] = OrderedDict()
+        self._superseded_seqs: OrderedDict[int, None] = OrderedDict()
         self.applied = 0
         self.rejected = 0
         self.unchanged = 0
+        self.superseded = 0
 
     def __repr__(self) -> str:
         return f"BundleMerger({self._store!r}, waiting={len(self._waiting)})"
@@ -77,12 +83,15 @@ class BundleMerger:
         head = {k: event[k] for k in ("event", "frames_ok", "frames_bad")}
         rest = {k: v for k, v in event.items() if k not in head}
         return {**head, "bundles_applied": self.applied, **rest,
-                "bundles_rejected": self.rejected, "bundles_unchanged": self.unchanged}
+                "bundles_rejected": self.rejected, "bundles_unchanged": self.unchanged,
+                "bundles_superseded": self.superseded}
 
     def _merge(self, data: bytes, where: dict, now: int) -> list[dict]:
         digest = hashlib.sha256(data).hexdigest()
         try:
             result = self._store.apply_bundle(data, now)
+        except RollbackError as exc:
+            return self._superseded(exc, where)
         except (BundleError, BundleRefusedError) as exc:
             retry = isinstance(exc, _RETRYABLE)
             if retry:
@@ -100,6 +109,14 @@ class BundleMerger:
         out = [{"event": "bundle_applied", "seq": result.seq, "kind": result.kind_name,
                 "entries": result.entries, **where}]
         return out + self._retry_waiting(where, now)
+
+    def _superseded(self, exc: RollbackError, where: dict) -> list[dict]:
+        if exc.bundle_seq in self._superseded_seqs:
+            return []
+        self._remember(self._superseded_seqs, exc.bundle_seq)
+        self.superseded += 1
+        return [{"event": "bundle_superseded", "seq": exc.bundle_seq,
+                 "list_seq": exc.store_seq, **where}]
 
     def _retry_waiting(self, where: dict, now: int) -> list[dict]:
         """Try the held bundles again until none applies; each applied one is an event."""

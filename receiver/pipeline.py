@@ -263,6 +263,9 @@ class ReceivePipeline:
         if self._samples >= self._next_quality:
             self._next_quality += self._quality_every
             events.append(self._quality_event())
+            if self.frames_ok == 0:
+                events += self._report([("no_frames", "no frame found yet: no data subcarrier "
+                                         "here (wrong station or profile?) or too weak")])
         return events
 
     def _frames_to_events(self, frames: list) -> list[dict]:
@@ -299,10 +302,8 @@ class ReceivePipeline:
         return event
 
     def _check_input(self, x: np.ndarray) -> list[dict]:
-        """input_problem events for this block: non-finite values, a flat input, clipping.
-
-        Each kind is reported when it appears and again at most once per quality period.
-        """
+        """input_problem events for this block: non-finite values, a flat input, clipping
+        (each kind reported when it appears, then at most once per quality period)."""
         if not x.size:
             return []
         problems = []
@@ -319,6 +320,10 @@ class ReceivePipeline:
         elif np.count_nonzero(mag >= _CLIP_LEVEL) > _CLIP_FRACTION * flat.size:
             problems.append(("clipping", "more than 1 % of the samples are at full scale: "
                                          "lower the gain or level"))
+        return self._report(problems)
+
+    def _report(self, problems: list[tuple[str, str]]) -> list[dict]:
+        """input_problem events for (kind, why) pairs not reported within a quality period."""
         events = []
         for kind, why in problems:
             last = self._problems_reported.get(kind)

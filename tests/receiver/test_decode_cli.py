@@ -1,0 +1,289 @@
+"""`hotcast receiver profiles | decode | listen`: outputs, exit status, bad input with the
+store untouched."""
+
+from __future__ import annotations
+
+import json
+import signal
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from test_pipeline_signal import (
+    IQ_RATE_HZ, MPX_RATE_HZ, ROOT, carousel_bits, cycle_frames, events_of, make_center,
+    make_terminal, modulate, run_cli, to_iq, write_signal,
+)
+
+from framing import frame_config, segment
+from framing.frames import FrameGen
+from receiver import cli_receiver
+from receiver._device_fake import FakeInputStream, FakeRtlSdr
+from receiver.cli_receiver import receiver_main
+from receiver.store import TerminalStore
+
+FM = frame_config("fm")
+
+
+@pytest.fixture(scope="module")
+def sig(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sig")
+    center = make_center(d / "center", entries=300)
+    mpx = modulate(carousel_bits(center.bundles, cycle_frames(center) + 1))
+    files = {
+        "cu8": write_signal(d / "s.cu8", to_iq(mpx), IQ_RATE_HZ),
+        "wav": write_signal(d / "s.wav", mpx, MPX_RATE_HZ),
+        "s16le": write_signal(d / "s.s16le", mpx, MPX_RATE_HZ, meta=False),
+    }
+    return center, files, mpx
+
+
+@pytest.fixture
+def home(tmp_path, sig):
+    return make_terminal(tmp_path / "t", sig[0])
+
+
+def state(home):
+    with TerminalStore.open(home) as s:
+        return s.state()
+
+
+def decode_in_process(capsys, *args):
+    status = receiver_main(["decode", *[str(a) for a in args]])
+    out, err = capsys.readouterr()
+    return status, events_of(out), err
+
+
+def assert_applied(events, center):
+    applied = [e for e in events if e["event"] == "bundle_applied"]
+    assert [(e["seq"], e["entries"]) for e in applied] == [(center.seqs[0], 300)]
+    s = events[-1]
+    assert s["event"] == "summary" and s["bundles_applied"] == 1 and s["frames_ok"] >= 5
+    assert s["seconds_of_cpu"] > 0 and s["seconds_of_signal"] > 1
+
+
+def test_profiles_prints_a_json_line_per_profile():
+    r = run_cli("profiles")
+    assert r.returncode == 0
+    (fm,) = events_of(r.stdout)
+    assert fm["name"] == "fm" and fm["raw_bit_rate_bps"] == 38_000
+
+
+def test_decode_cu8_file(sig, home):
+    r = run_cli("decode", "--home", str(home), "--profile", "fm", "--input", str(sig[1]["cu8"]))
+    assert r.returncode == 0, r.stderr
+    events = events_of(r.stdout)
+    assert events[0]["event"] == "start" and events[0]["is_iq"] is True
+    assert_applied(events, sig[0])
+    assert state(home).entries == 300
+
+
+def test_decode_wav_from_stdin(sig, home):
+    r = run_cli("decode", "--home", str(home), "--profile", "fm", "--input", "-",
+                "--format", "wav", stdin=sig[1]["wav"].read_bytes())
+    assert r.returncode == 0, r.stderr
+    assert_applied(events_of(r.stdout), sig[0])
+
+
+def test_decode_cu8_from_stdin_with_rate(sig, home):
+    r = run_cli("decode", "--home", str(home), "--profile", "fm", "--input", "-",
+                "--format", "cu8", "--rate", str(IQ_RATE_HZ), stdin=sig[1]["cu8"].read_bytes())
+    assert r.returncode == 0, r.stderr
+    assert_applied(events_of(r.stdout), sig[0])
+
+
+def test_decode_s16le_with_tee_raw_keeps_a_replayable_capture(capsys, sig, home, tmp_path):
+    tee = tmp_path / "tee.s16le"
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm", "--input",
+                                          sig[1]["s16le"], "--rate", MPX_RATE_HZ,
+                                          "--tee-raw", tee)
+    assert status == 0 and events[-1]["bundles_applied"] == 1
+    assert tee.read_bytes() == sig[1]["s16le"].read_bytes()
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm",
+                                          "--input", tee)  # rate from the tee's .sigmf-meta
+    assert status == 0 and events[-1]["bundles_unchanged"] == 1
+
+
+def wav_header(channels: int, bits: int, rate: int = MPX_RATE_HZ, frames: int = 1000) -> bytes:
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * block, block, bits)
+    body = b"\x00" * (frames * block)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(body)) + body
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+@pytest.mark.parametrize("case", [
+    "missing_file", "unknown_format", "no_rate", "rate_too_low", "rate_contradicts_meta",
+    "stereo_wav", "8bit_wav", "random_bytes_wav", "unknown_profile", "empty_wav",
+])
+def test_unusable_input_exits_2_with_a_message_and_store_untouched(capsys, sig, home, tmp_path,
+                                                                   case):
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(np.random.default_rng(2).integers(0, 256, 10_000, dtype=np.uint8).tobytes())
+    args = {
+        "missing_file": ["--input", tmp_path / "nope.cu8"],
+        "unknown_format": ["--input", raw, "--format", "mp3", "--rate", 1e6],
+        "no_rate": ["--input", raw, "--format", "cu8"],
+        "rate_too_low": ["--input", sig[1]["s16le"], "--rate", 48_000],
+        "rate_contradicts_meta": ["--input", sig[1]["cu8"], "--rate", 2_400_000],
+        "stereo_wav": ["--input", write_bytes(tmp_path / "st.wav", wav_header(2, 16))],
+        "8bit_wav": ["--input", write_bytes(tmp_path / "b8.wav", wav_header(1, 8))],
+        "random_bytes_wav": ["--input", raw, "--format", "wav"],
+        "unknown_profile": ["--input", sig[1]["cu8"], "--profile", "audio"],
+        "empty_wav": ["--input", write_bytes(tmp_path / "e.wav", b"")],
+    }[case]
+    if "--profile" not in args:
+        args = ["--profile", "fm", *args]
+    status, events, err = decode_in_process(capsys, "--home", home, *args)
+    assert status == 2, (case, events, err)
+    assert err.startswith("hotcast receiver decode: ") and len(err.splitlines()) == 1
+    assert events == []
+    assert state(home).seq == 0
+
+
+def write_bytes(path, data):
+    path.write_bytes(data)
+    return path
+
+
+def test_no_store_exits_2(capsys, sig, tmp_path):
+    status, _, err = decode_in_process(capsys, "--home", tmp_path / "none", "--profile", "fm",
+                                       "--input", sig[1]["cu8"])
+    assert status == 2 and "no terminal store" in err
+
+
+@pytest.mark.parametrize("kind", ["random_cu8", "silence_cu8", "noise_wav", "wrong_rate"])
+def test_merely_bad_input_exits_0_with_counts(capsys, sig, home, tmp_path, kind):
+    rng = np.random.default_rng(11)
+    if kind == "wrong_rate":  # plausible but wrong: the subcarrier lands at 83 kHz
+        path, extra = sig[1]["s16le"], ["--rate", 250_000]
+    elif kind == "random_cu8":
+        path = write_bytes(tmp_path / "r.cu8", rng.integers(0, 256, 600_000, dtype=np.uint8).tobytes())
+        extra = ["--rate", IQ_RATE_HZ]
+    elif kind == "silence_cu8":
+        path = write_bytes(tmp_path / "z.cu8", b"\x80" * 600_000)
+        extra = ["--rate", IQ_RATE_HZ]
+    else:
+        path = write_signal(tmp_path / "n.wav", rng.normal(0, 0.2, MPX_RATE_HZ), MPX_RATE_HZ)
+        extra = []
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm",
+                                          "--input", path, *extra)
+    assert status == 0
+    assert events[-1]["event"] == "summary" and events[-1]["bundles_applied"] == 0
+    if kind == "silence_cu8":
+        assert any(e.get("problem") == "flat" for e in events)
+    assert state(home).seq == 0
+
+
+def test_truncated_capture_decodes_what_is_there(capsys, sig, home, tmp_path):
+    data = sig[1]["cu8"].read_bytes()
+    cut = write_bytes(tmp_path / "cut.cu8", data[: (len(data) // 3) | 1])  # odd: ends mid-sample
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm",
+                                          "--input", cut, "--rate", IQ_RATE_HZ)
+    assert status == 0
+    assert any(e.get("problem") == "truncated" for e in events)
+    assert events[-1]["event"] == "summary"
+
+
+def test_sigterm_stops_cleanly_with_the_summary(sig, home):
+    cmd = [sys.executable, "-m", "receiver.cli_receiver", "decode", "--home", str(home),
+           "--profile", "fm", "--input", "-", "--format", "s16le", "--rate", str(MPX_RATE_HZ)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdin.write(sig[1]["s16le"].read_bytes())
+    proc.stdin.flush()  # stdin stays open: the receiver waits for more
+    first = proc.stdout.readline()  # "start": the handlers are installed
+    assert json.loads(first)["event"] == "start"
+    deadline = time.monotonic() + 60
+    lines = []
+    while time.monotonic() < deadline:  # wait for the bundle, then stop it
+        lines.append(json.loads(proc.stdout.readline()))
+        if lines[-1]["event"] == "bundle_applied":
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    proc.stdin.close()
+    events = lines + events_of(out.decode())
+    assert proc.returncode == 0, err
+    assert events[-1]["event"] == "summary" and events[-1]["stopped"] == "signal"
+    assert events[-1]["bundles_applied"] == 1
+
+
+def test_listen_rtl_sdr_against_fake_device(capsys, monkeypatch, sig, home):
+    capture = sig[1]["cu8"].read_bytes()
+    made = []
+
+    def factory(index):
+        made.append(FakeRtlSdr(capture, index, loop=True))
+        return made[-1]
+
+    monkeypatch.setitem(cli_receiver.DEVICE_FACTORIES, "rtl_sdr", factory)
+    status = receiver_main(["listen", "--home", str(home), "--profile", "fm", "--rtl-sdr",
+                            "--freq", "89.1e6", "--gain", "20", "--ppm", "3", "--duration", "5"])
+    events = events_of(capsys.readouterr().out)
+    assert status == 0
+    assert_applied(events, sig[0])
+    assert ("center_freq", 89_100_000) in made[0].settings and made[0].closed
+    assert events[-1]["seconds_of_signal"] == pytest.approx(5, abs=0.15)
+
+
+def test_listen_line_in_against_fake_stream(capsys, monkeypatch, sig, home):
+    # A 192 kHz sound card: the carousel resampled by modulating at that rate.
+    mpx = modulate(carousel_bits(sig[0].bundles, cycle_frames(sig[0]) + 1), rate_hz=192_000)
+    monkeypatch.setitem(cli_receiver.DEVICE_FACTORIES, "line_in",
+                        lambda **kw: FakeInputStream(mpx, frozenset({3}), **kw))
+    status = receiver_main(["listen", "--home", str(home), "--profile", "fm", "--line-in",
+                            "--duration", str(mpx.size / 192_000)])
+    events = events_of(capsys.readouterr().out)
+    assert status == 0
+    assert_applied(events, sig[0])
+    assert any(e.get("problem") == "overrun" for e in events)
+
+
+def test_listen_usage_errors(capsys, home):
+    assert receiver_main(["listen", "--home", str(home), "--profile", "fm", "--rtl-sdr"]) == 2
+    assert "--freq" in capsys.readouterr().err
+    assert receiver_main(["listen", "--home", str(home), "--profile", "fm", "--line-in",
+                          "--rate", "48000"]) == 2
+    assert "48000" in capsys.readouterr().err
+    assert receiver_main(["listen", "--home", str(home), "--profile", "fm", "--rtl-sdr",
+                          "--freq", "1e8", "--rate", "500000"]) == 2
+    assert "RTL2832U" in capsys.readouterr().err
+
+
+
+def air_file(path, blocks):
+    lead = np.random.default_rng(12).integers(0, 2, 6000, dtype=np.uint8)
+    return write_signal(path, modulate(np.concatenate((lead, FrameGen(FM).process(blocks)))),
+                        MPX_RATE_HZ)
+
+
+def test_forged_bundle_on_air_is_rejected_and_store_untouched(capsys, sig, home, tmp_path):
+    forged = bytearray(sig[0].bundles[0])
+    forged[len(forged) // 2] ^= 0x40
+    blocks = segment(bytes(forged), 1, sig[0].seqs[0], FM)
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm", "--input",
+                                          air_file(tmp_path / "forged.wav", blocks + blocks))
+    assert status == 0
+    rejected = [e for e in events if e["event"] == "bundle_rejected"]
+    assert len(rejected) == 1 and "Error" in rejected[0]["why"]
+    assert events[-1]["bundles_applied"] == 0 and events[-1]["bundles_rejected"] == 1
+    assert state(home).seq == 0
+
+
+def test_genuine_and_forged_bundle_with_one_seq_never_mix(capsys, sig, home, tmp_path):
+    seq = sig[0].seqs[0]
+    genuine = segment(sig[0].bundles[0], 1, seq, FM)
+    forged = bytearray(sig[0].bundles[0])
+    forged[-100] ^= 0x01
+    fake = segment(bytes(forged), 1, seq, FM)
+    mixed = [b for pair in zip(fake, genuine) for b in pair]
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm", "--input",
+                                          air_file(tmp_path / "mixed.wav", mixed))
+    assert status == 0
+    assert [e["seq"] for e in events if e["event"] == "bundle_applied"] == [seq]
+    assert len([e for e in events if e["event"] == "bundle_rejected"]) == 1
+    assert events[-1]["blocks_inconsistent"] == 0 and events[-1]["bundles_bad_digest"] == 0
+    assert state(home).entries == 300

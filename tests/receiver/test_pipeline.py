@@ -1,0 +1,191 @@
+"""ReceivePipeline: samples -> events, chunk invariance, quality and input-problem events,
+bad input counted and never fatal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_pipeline_signal import (
+    FM, IQ_RATE_HZ, MPX_RATE_HZ, carousel_bits, cycle_frames, make_center, modulate, to_iq,
+)
+
+from framing import Block, FrameHeader, segment
+from framing.frames import SYNC_BITS, FrameGen
+from receiver.pipeline import PipelineConfig, ReceivePipeline, receive_profiles
+
+
+@pytest.fixture(scope="module")
+def center(tmp_path_factory):
+    return make_center(tmp_path_factory.mktemp("center") / "c", entries=300, delta_entries=20)
+
+
+@pytest.fixture(scope="module")
+def mpx(center):
+    return modulate(carousel_bits(center.bundles, 2 * cycle_frames(center)))
+
+
+def run(x, is_iq=False, rate=MPX_RATE_HZ, chunks=None, **kw):
+    p = ReceivePipeline(PipelineConfig("fm", is_iq, rate, **kw))
+    events = []
+    if chunks is None:
+        events += p.process(x)
+    else:
+        pos = 0
+        for size in chunks:
+            events += p.process(x[pos:pos + size])
+            pos += size
+        events += p.process(x[pos:])
+    return events + p.finish()
+
+
+def received(events):
+    return [e["data"] for e in events if e["event"] == "bundle_received"]
+
+
+def test_clean_mpx_gives_every_bundle_with_quality(center, mpx):
+    events = run(mpx)
+    assert sorted(received(events)) == sorted(center.bundles)
+    first = next(e for e in events if e["event"] == "bundle_received")
+    assert first["snr_db"] > 20 and first["ber"] == 0.0 and first["freq_offset_hz"] is None
+    assert 0 < first["t_s"] <= 2.5 and first["sample"] == round(first["t_s"] * MPX_RATE_HZ)
+    summary = events[-1]
+    assert summary["event"] == "summary"
+    assert summary["frames_ok"] == 2 * cycle_frames(center) and summary["frames_bad"] == 0
+    assert summary["seconds_of_signal"] == pytest.approx(mpx.size / MPX_RATE_HZ, abs=1e-3)
+
+
+def test_events_do_not_depend_on_chunking_mpx(mpx):
+    whole = run(mpx, quality_period_s=1.0)
+    rng = np.random.default_rng(7)
+    chunks = rng.integers(1, 20_000, size=2_000)
+    chunks = chunks[np.cumsum(chunks) < mpx.size]
+    assert run(mpx, chunks=chunks.tolist(), quality_period_s=1.0) == whole
+    assert any(e["event"] == "quality" for e in whole)
+
+
+def test_events_do_not_depend_on_chunking_iq(center):
+    iq = to_iq(modulate(carousel_bits(center.bundles[:1], cycle_frames(center) + 1)))
+    whole = run(iq, True, IQ_RATE_HZ)
+    assert received(whole) == [center.bundles[0]]
+    rng = np.random.default_rng(8)
+    chunks = rng.integers(1, 150_000, size=200)
+    chunks = chunks[np.cumsum(chunks) < iq.size]
+    assert run(iq, True, IQ_RATE_HZ, chunks=chunks.tolist()) == whole
+    assert whole[0]["freq_offset_hz"] is not None
+
+
+def test_quality_event_every_period(mpx):
+    events = run(mpx, quality_period_s=1.0)
+    quality = [e for e in events if e["event"] == "quality"]
+    assert len(quality) == int(mpx.size / MPX_RATE_HZ)
+    assert sum(q["frames_ok"] for q in quality) >= 12
+    assert all(set(q) >= {"snr_db", "level", "frames_ok", "frames_bad", "t_s"} for q in quality)
+
+
+@pytest.mark.parametrize("profile, is_iq, rate", [
+    ("fm", False, 48_000), ("fm", False, 150_000), ("fm", True, 200_000), ("fm", True, 3.2e6),
+    ("fm", False, float("nan")), ("fm", False, -1.0), ("audio", False, 48_000),
+])
+def test_rates_and_profiles_it_cannot_use_are_refused(profile, is_iq, rate):
+    with pytest.raises(ValueError, match="profile|sample_rate_hz"):
+        PipelineConfig(profile, is_iq, rate)
+
+
+def test_wrong_sample_type_is_refused():
+    p = ReceivePipeline(PipelineConfig("fm", True, IQ_RATE_HZ))
+    with pytest.raises(TypeError):
+        p.process(np.zeros(10, np.float32))
+    with pytest.raises(ValueError):
+        p.process(np.zeros((2, 2), np.complex64))
+
+
+def test_profiles_list_rates_and_band():
+    (fm,) = receive_profiles()
+    assert fm["name"] == "fm" and fm["raw_bit_rate_bps"] == 38_000
+    assert 12_000 <= fm["net_bit_rate_bps"] < 38_000
+    assert fm["band_hz"][0] > 62_000 and fm["band_hz"][1] < 90_000
+
+
+def test_noise_only_gives_no_bundle_and_no_crash():
+    noise = np.random.default_rng(1).normal(0, 0.1, 2 * MPX_RATE_HZ).astype(np.float32)
+    events = run(noise)
+    assert received(events) == []
+    assert events[-1]["frames_ok"] == 0
+
+
+def test_silence_is_reported_as_flat_input():
+    events = run(np.zeros(MPX_RATE_HZ, np.float32), quality_period_s=10.0)
+    problems = [e for e in events if e["event"] == "input_problem"]
+    assert [p["problem"] for p in problems] == ["flat"]  # once, not once per block
+
+
+def test_nan_and_clipping_are_reported_and_decoding_resumes(center, mpx):
+    bad = mpx.copy()
+    bad[1000:3000] = np.nan
+    bad[5000:60_000] = 1.5  # 0.25 s stuck at full scale
+    events = run(bad)
+    kinds = {e["problem"] for e in events if e["event"] == "input_problem"}
+    assert {"not_finite", "clipping"} <= kinds
+    assert sorted(received(events)) == sorted(center.bundles)
+
+
+def test_frame_with_valid_crc_but_absurd_header_is_counted(center):
+    good = segment(center.bundles[0], 0, center.seqs[0], FM)
+    h = good[0].header
+    absurd = FrameHeader(h.stream, h.seq, h.digest, 0, h.n + 5, h.n, h.bundle_bytes, h.block_bytes)
+    frames = FrameGen(FM).process([Block(absurd, good[0].payload)] + good)
+    lead = np.random.default_rng(3).integers(0, 2, 6000, dtype=np.uint8)
+    events = run(modulate(np.concatenate((lead, frames))))
+    assert received(events) == [center.bundles[0]]
+    assert events[-1]["headers_absurd"] == 1
+
+
+def test_blocks_of_two_bundles_with_one_seq_never_mix(center, tmp_path):
+    other = make_center(tmp_path / "other", entries=300, seed=9)
+    seq = center.seqs[0]
+    a = segment(center.bundles[0], 0, seq, FM)
+    b = segment(other.bundles[0], 0, seq, FM)  # same seq, other content
+    mixed = [blk for pair in zip(a, b) for blk in pair]
+    lead = np.random.default_rng(4).integers(0, 2, 6000, dtype=np.uint8)
+    events = run(modulate(np.concatenate((lead, FrameGen(FM).process(mixed + mixed)))))
+    assert sorted(received(events)) == sorted([center.bundles[0], other.bundles[0]])
+    assert events[-1]["bundles_bad_digest"] == 0
+
+
+def test_sync_word_alone_and_random_bits_find_nothing():
+    bits = np.concatenate([np.random.default_rng(5).integers(0, 2, 20_000, dtype=np.uint8),
+                           np.tile(SYNC_BITS, 50)])
+    events = run(modulate(bits))
+    assert received(events) == [] and events[-1]["frames_ok"] == 0
+
+
+def test_process_after_finish_is_misuse(mpx):
+    p = ReceivePipeline(PipelineConfig("fm", False, MPX_RATE_HZ))
+    p.finish()
+    with pytest.raises(ValueError):
+        p.process(mpx[:10])
+    p.reset()
+    assert p.process(mpx[:10]) == []
+
+
+@settings(max_examples=15)
+@given(st.lists(st.integers(1, 60_000), min_size=1, max_size=40))
+def test_any_chunking_gives_the_events_of_one_block(short_mpx, chunks):
+    mpx, whole = short_mpx
+    assert run(mpx, chunks=chunks, quality_period_s=0.5) == whole
+
+
+@pytest.fixture(scope="module")
+def short_mpx(center):
+    mpx = modulate(carousel_bits(center.bundles[:1], 5), tail_s=0.0)
+    whole = run(mpx, quality_period_s=0.5)
+    assert received(whole) == [center.bundles[0]]
+    return mpx, whole
+
+
+def test_no_frames_is_reported_once_per_quality_period():
+    noise = np.random.default_rng(2).normal(0, 0.1, 3 * MPX_RATE_HZ).astype(np.float32)
+    events = run(noise, quality_period_s=1.0)
+    assert [e["problem"] for e in events if e["event"] == "input_problem"] == ["no_frames"] * 3
