@@ -30,6 +30,9 @@ from center.sinks import FileSink, Progress, plan_output, render_into
 from framing import Reason
 
 PROG = "hotcast center"
+# Latest clock value accepted from $HOTCAST_NOW: 9999-12-31T23:59:59Z. Far below 2**63, so a
+# validity time added to it still fits the u64 header fields and SQLite's signed integers.
+MAX_NOW_S = 253_402_300_799
 
 
 class UsageError(CenterInputError):
@@ -60,8 +63,8 @@ def main(argv: list[str]) -> int:
 def _now() -> int:
     fixed = os.environ.get("HOTCAST_NOW")
     if fixed is not None:
-        if not (fixed.isascii() and fixed.isdigit()):
-            raise UsageError(f"$HOTCAST_NOW {fixed!r} is not unix seconds")
+        if not (fixed.isascii() and fixed.isdigit()) or int(fixed) > MAX_NOW_S:
+            raise UsageError(f"$HOTCAST_NOW {fixed!r} is not unix seconds up to year 9999")
         return int(fixed)
     return int(time.time())
 
@@ -89,6 +92,17 @@ def _valid_for_s(args: argparse.Namespace) -> int:
     return max(1, round(hours * 3600))  # 3600 s per hour
 
 
+def _seq_arg(text: str) -> int:
+    """argparse type of a sequence number: ASCII digits, 1 .. 2**63 - 1.
+
+    Headers carry u64 sequence numbers, but the registry keeps them as SQLite's signed 64-bit
+    INTEGER and counts up from 1, so no bundle ever has a larger one.
+    """
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**63:
+        raise argparse.ArgumentTypeError(f"bad sequence number {text!r}: want 1 to 2**63-1")
+    return int(text)
+
+
 def _check_out(path: str, allow_stdout: bool) -> None:
     """Refuse an output path whose folder is missing, before anything is built."""
     if path == "-":
@@ -114,7 +128,7 @@ def _write_bundle(path: str, data: bytes) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    universe = parse_universe(args.universe) if args.universe else None
+    universe = None if args.universe is None else parse_universe(args.universe)
     with CenterHome.init(_home(args), universe, now=_now(), by=_operator(args)) as home:
         out.json_line({"home": str(home.path), "universe": str(home.universe)})
     return 0
@@ -305,7 +319,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="bundle file, or - for stdout")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--full", action="store_true", help="a full list (the default)")
-    group.add_argument("--delta-from", type=int, metavar="SEQ", help="a delta from list bundle SEQ")
+    group.add_argument("--delta-from", type=_seq_arg, metavar="SEQ", help="a delta from list bundle SEQ")
     for name, what in (("rotate-master", "master key"), ("rotate-signing", "signing key")):
         p = add(name, cmd_rotate, f"roll the {what}; records the roll bundle", roll_validity)
         p.add_argument("--out", metavar="FILE", help="also write the roll bundle here")
@@ -316,7 +330,7 @@ def _parser() -> argparse.ArgumentParser:
     add("history", cmd_history, "print the built bundles as JSON lines")
     add("audit", cmd_audit, "print the audit log as JSON lines")
     p = add("export", cmd_export, "write a recorded bundle to a file")
-    p.add_argument("seq", type=int, metavar="SEQ")
+    p.add_argument("seq", type=_seq_arg, metavar="SEQ")
     p.add_argument("--out", required=True, metavar="FILE", help="bundle file, or - for stdout")
     add("carousel", cmd_carousel, "print what goes on air now (rolls, latest full, newer deltas)")
     p = add("render", cmd_render, "write the carousel on air now as a signal file")

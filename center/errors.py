@@ -48,6 +48,10 @@ class NotListedError(CenterInputError):
     """A card to reinstate is not on the hot list."""
 
 
+class ListedCardError(CenterInputError):
+    """A validity token is asked for a card on the hot list (reinstate it first)."""
+
+
 class UnknownSeqError(CenterInputError):
     """A sequence number names no built list bundle (for ``--delta-from``)."""
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from center import building
 from center.csvimport import decode_csv_bytes, parse_csv
-from center.errors import CenterStateError, HomeError
+from center.errors import CenterStateError, HomeError, ListedCardError
 from center.inputs import parse_card_ids, parse_reason
 from center.registry import Registry, UpsertCounts
 from center.secretfile import home_lock, write_secret_file
@@ -207,9 +207,17 @@ class CenterHome:
             return provision(keys).to_bytes()
 
     def issue_token(self, card: str | int, valid_until: int, *, now: int, by: str) -> bytes:
-        """A signed validity token for one card, valid through ``valid_until``."""
+        """A signed validity token for one card, valid through ``valid_until``.
+
+        A card on the hot list gets none (``ListedCardError``): renewing its credit would undo
+        the revocation for every terminal that checks tokens but has not heard the list yet.
+        """
         (card_id,) = parse_card_ids([str(card)], self.universe).tolist()
         with self._writing() as reg:
+            reason = reg.reason_of(card_id)
+            if reason is not None:
+                raise ListedCardError(f"card {card_id} is on the hot list "
+                                      f"({Reason(reason).name.lower()}); reinstate it first")
             reg.audit(now, by, "token", f"card {card_id} valid until {valid_until}")
             return issue_token(card_id, valid_until, self._keys())
 

@@ -143,6 +143,13 @@ class Registry:
     def count(self) -> int:
         return self._conn.execute("SELECT count(*) FROM hot").fetchone()[0]
 
+    def reason_of(self, card_id: int) -> int | None:
+        """The reason code of a listed card, or None when the card is not listed."""
+        row = self._conn.execute(
+            "SELECT reason FROM hot WHERE card=?", (card_id - ID_OFFSET,)
+        ).fetchone()
+        return None if row is None else row[0]
+
     def upsert(self, ids: np.ndarray, reasons: np.ndarray, expiry: np.ndarray | None,
                now: int, by: str, action: str, note: str) -> UpsertCounts:
         """List cards (ids unique, (n,) uint64); ``expiry`` None keeps a listed card's expiry.

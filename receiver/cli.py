@@ -9,7 +9,9 @@ Invariants (CONTRACT.md): output for programs is JSON lines on stdout, messages 
 exit 0 done, 2 bad usage or bad input with nothing changed (a bundle that fails
 verification or is refused counts as bad input: when several files are given, the ones before
 it stay applied and the rest are not tried), 1 any other failure. All
-input is validated before anything changes. Only this module reads the clock.
+input is validated before anything changes. Only this module reads the clock
+(``time.time()``, or ``$HOTCAST_NOW`` unix seconds when set, for reproducible runs, as the
+center's command line does).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import json
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from crypto import BundleError, KeyFileError, TerminalKeys
+from crypto import MAX_BUNDLE_BYTES, BundleError, KeyFileError, TerminalKeys
 
 from .card import parse_card_id
 from .cli_receiver import receiver_main
@@ -31,6 +34,9 @@ from .errors import BundleRefusedError, CardIdError, StoreError
 from .store import TerminalStore
 
 DEFAULT_HOME = "./hotcast-home"
+# Latest clock value accepted from $HOTCAST_NOW: 9999-12-31T23:59:59Z. Far below 2**63, so a
+# validity time added to it still fits the u64 header fields and SQLite's signed integers.
+MAX_NOW_S = 253_402_300_799
 
 
 class UsageError(Exception):
@@ -41,15 +47,31 @@ def _emit(obj: dict) -> None:
     print(json.dumps(obj), flush=True)
 
 
+def _now() -> int:
+    """Unix seconds: ``$HOTCAST_NOW`` when set (ASCII digits only), else the clock."""
+    fixed = os.environ.get("HOTCAST_NOW")
+    if fixed is not None:
+        if not (fixed.isascii() and fixed.isdigit()) or int(fixed) > MAX_NOW_S:
+            raise UsageError(f"$HOTCAST_NOW {fixed!r} is not unix seconds up to year 9999")
+        return int(fixed)
+    return int(time.time())
+
+
 def _home(args: argparse.Namespace) -> Path:
     return Path(args.home or os.environ.get("HOTCAST_HOME") or DEFAULT_HOME)
 
 
-def _read_input(name: str, what: str) -> bytes:
+def _read_input(name: str, what: str, limit_bytes: int = MAX_BUNDLE_BYTES) -> bytes:
+    """The bytes of file ``name`` (``-``: standard input), at most ``limit_bytes`` + 1 of them.
+
+    The one extra byte lets the parser refuse an oversized input by its own size check
+    without this function ever holding more than the limit (endless data, TUF).
+    """
     try:
         if name == "-":
-            return sys.stdin.buffer.read()
-        return Path(name).read_bytes()
+            return sys.stdin.buffer.read(limit_bytes + 1)
+        with open(name, "rb") as f:
+            return f.read(limit_bytes + 1)
     except OSError as exc:
         raise UsageError(f"cannot read {what} {name!r}: {exc.strerror or exc}") from None
 
@@ -75,10 +97,11 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     bundles = [(name, _read_input(name, "bundle file")) for name in args.files]
+    now = _now()
     with _open_store(args) as store:
         for done, (name, data) in enumerate(bundles):
             try:
-                result = store.apply_bundle(data, int(time.time()))
+                result = store.apply_bundle(data, now)
             except (BundleError, BundleRefusedError) as exc:
                 why = f"{type(exc).__name__}: {exc}"
                 _emit({"file": name, "event": "bundle_rejected", "why": why})
@@ -98,14 +121,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
         card_ids = [parse_card_id(text) for text in args.cards]
     except CardIdError as exc:
         raise UsageError(str(exc)) from None
+    now = _now()
     with _open_store(args) as store:
-        now = int(time.time())
         for card_id in card_ids:
             _emit(check_card(store, card_id, now).to_json())
     return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    now = _now()
     with _open_store(args) as store:
         state = store.state()
         sales, sales_total_minor = store.sales_summary()
@@ -117,7 +141,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
             "created_at": state.created_at or None,
             "applied_at": state.applied_at or None,
             "valid_until": state.valid_until or None,
-            "stale": state.is_stale(int(time.time())),
+            "stale": state.is_stale(now),
             "universe": str(state.universe) if state.universe else None,
             "key_roll_seq": state.key_roll_seq,
             **store.keys().key_ids(),
@@ -160,6 +184,15 @@ def terminal_main(argv: list[str]) -> int:
     except UsageError as exc:
         print(f"hotcast terminal {args.command}: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # the CLI boundary: one line, exit 1 ($HOTCAST_DEBUG: traceback)
+        if os.environ.get("HOTCAST_DEBUG"):
+            traceback.print_exc()
+        print(f"hotcast terminal {args.command}: error: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 1
 
 
 GroupMain = Callable[[list[str]], int]

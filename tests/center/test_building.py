@@ -11,7 +11,7 @@ import pytest
 from center_helpers import NOW, OPERATOR, dump_home
 
 import center.home as home_module
-from center.errors import HomeError, UnknownSeqError
+from center.errors import HomeError, ListedCardError, UnknownSeqError
 from center.home import KEYS_FILE, PENDING_KEYS_FILE, CenterHome
 from crypto import (
     BundleKind,
@@ -186,6 +186,16 @@ def test_provisioned_terminal_checks_issued_tokens(home) -> None:
     token = home.issue_token("4929123412341234", NOW + DAY_S, now=NOW, by=OPERATOR)
     card = check_token(token, 4929123412341234, NOW, terminal(home))
     assert card.valid_until == NOW + DAY_S
+
+
+def test_a_listed_card_gets_no_token(home) -> None:
+    home.revoke(["4929123412341234"], "fraud", now=NOW, by=OPERATOR)
+    before = dump_home(home.path)
+    with pytest.raises(ListedCardError, match=r"card 4929123412341234 is on the hot list \(fraud\)"):
+        home.issue_token("4929123412341234", NOW + DAY_S, now=NOW, by=OPERATOR)
+    assert dump_home(home.path) == before
+    home.reinstate(["4929123412341234"], now=NOW, by=OPERATOR)
+    assert len(home.issue_token("4929123412341234", NOW + DAY_S, now=NOW, by=OPERATOR)) == 85
 
 
 def test_init_refuses_an_existing_home_and_open_a_missing_one(tmp_path, home) -> None:

@@ -62,10 +62,10 @@ def test_the_operator_round(run, tmp_path: Path) -> None:
     keys = TerminalKeys.from_bytes((tmp_path / "t.keys").read_bytes())
     _, hot = decode_list(open_bundle((tmp_path / "full.hcb").read_bytes(), keys).body)
     assert hot.ids.tolist() == [5, 17, 4929123412341234]
-    code, out, _ = run("token", "4929123412341234", "--valid-until", "2026-12-31")
+    code, out, _ = run("token", "4929123412341235", "--valid-until", "2026-12-31")
     token = lines(out)[0]
-    assert token["card"] == "4929123412341234" and token["valid_until"] == 1798761599
-    check_token(bytes.fromhex(token["token"]), 4929123412341234, NOW, keys)
+    assert token["card"] == "4929123412341235" and token["valid_until"] == 1798761599
+    check_token(bytes.fromhex(token["token"]), 4929123412341235, NOW, keys)
     code, out, _ = run("rotate-signing", "--out", str(tmp_path / "roll.hcb"))
     assert lines(out)[0]["kind"] == "signer_roll" and (tmp_path / "roll.hcb").exists()
     code, out, _ = run("history")
@@ -105,6 +105,11 @@ BAD_INPUT = [
     (["revoke", "--reason", "borrowed", "1003"], "borrowed"),
     (["reinstate", "1001", "1500"], "1500"),
     (["reinstate", "abc"], "abc"),
+    (["reinstate", "1001", "1.5"], "1.5"),
+    (["revoke", "1001", ""], "''"),
+    (["revoke", "1001", "0x10"], "0x10"),
+    (["token", "abc", "--valid-until", "2026-12-31"], "abc"),
+    (["token", "1001", "--valid-until", "2026-12-31"], "card 1001 is on the hot list (stolen)"),
     (["build", "--out", "OUT", "--delta-from", "9"], "9"),
     (["build", "--out", "OUT", "--delta-from", "2"], "master_roll"),
     (["build", "--out", "OUT", "--delta-from", "x"], "'x'"),
@@ -116,6 +121,11 @@ BAD_INPUT = [
     (["token", "1001", "--valid-until", "2026-02-30"], "2026-02-30"),
     (["token", "99999999999999999999", "--valid-until", "2026-12-31"], "99999999999999999999"),
     (["export", "42", "--out", "OUT"], "42"),
+    (["export", "99999999999999999999", "--out", "OUT"], "'99999999999999999999'"),
+    (["export", "9223372036854775808", "--out", "OUT"], "'9223372036854775808'"),
+    (["build", "--out", "OUT", "--delta-from", "18446744073709551616"], "'18446744073709551616'"),
+    (["build", "--out", "OUT", "--delta-from", "0"], "'0'"),
+    (["build", "--out", "OUT", "--delta-from", "+1"], "'+1'"),
     (["import", "NOFILE.csv"], "nofile.csv': No such file"),
     (["frobnicate"], "frobnicate"),
 ]
@@ -144,6 +154,14 @@ CSV_BAD = [
     ("1500,stolen\n1600,borrowed\n", 2, "borrowed"),
     ("1500,stolen\n1600,lost,2027-13\n", 2, "2027-13"),
     ("1500,stolen\n1600\n", 2, "1 fields"),
+    ("1500,stolen\n1500,stolen\n", 2, "repeats line 1"),
+    ("card_id,reason\n1500,stolen\n1600,lost\n1500,stolen\n", 4, "repeats line 2"),
+    ("1500,stolen\n4929 1234,lost\n", 2, "4929 1234"),
+    ("1500,stolen\n1e5,lost\n", 2, "1e5"),
+    ("1500,stolen\n-1600,lost\n", 2, "-1600"),
+    ("1500,stolen\n,lost\n", 2, "bad card ID ''"),
+    ("1500,stolen\n1600,STOLEN!\n", 2, "STOLEN!"),
+    ("1500,stolen\n1600,\n", 2, "unknown reason ''"),
 ]
 
 
@@ -230,3 +248,19 @@ def test_subprocess_import_from_standard_input(tmp_path: Path) -> None:
                           env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["added"] == 2
+
+
+@pytest.mark.parametrize("value", ["yesterday", "-5", "99999999999999999999", "253402300800"])
+def test_bad_hotcast_now_exits_2_and_changes_nothing(run, populated, monkeypatch, value) -> None:
+    monkeypatch.setenv("HOTCAST_NOW", value)
+    before = dump_home(populated)
+    code, out, err = run("revoke", "7")
+    assert (code, out) == (2, "") and repr(value) in err
+    assert dump_home(populated) == before
+
+
+@pytest.mark.parametrize("universe", ["", "5-3", "1-99999999999999999999", "a-b", "1-5,"])
+def test_bad_universe_exits_2_and_makes_no_home(run, tmp_path, universe) -> None:
+    code, out, err = run("init", "--universe", universe)
+    assert (code, out) == (2, "") and "universe" in err
+    assert not (tmp_path / "home").exists()

@@ -87,3 +87,35 @@ def test_every_change_is_audited_with_who_when_what_why(home) -> None:
         (NOW + 1, "alice", "revoke", 11, int(Reason.LOST), 0, "phoned in"),
         (NOW + 2, "bob", "reinstate", 11, None, None, "found it"),
     ]
+
+
+def test_audit_log_only_ever_grows_by_appending(home) -> None:
+    """Each operation leaves every earlier audit row exactly as it was; a refused one adds none."""
+    from center.errors import CenterInputError
+
+    steps = [
+        lambda: home.revoke(["5", "6"], "lost", now=NOW, by="alice"),
+        lambda: home.import_csv("7,fraud,2030-01\n5,stolen\n", now=NOW + 1, by="bob"),
+        lambda: home.build(now=NOW + 2, by="carol"),
+        lambda: home.reinstate(["6"], now=NOW + 3, by="alice"),
+        lambda: home.provision(now=NOW + 4, by="dave"),
+        lambda: home.rotate_master(now=NOW + 5, by="erin"),
+        lambda: home.build("delta", 1, now=NOW + 6, by="carol"),
+    ]
+    refused = [
+        lambda: home.revoke(["8", "12345678901234567890"], now=NOW, by="mallory"),
+        lambda: home.import_csv("9,stolen\n9,lost\n", now=NOW, by="mallory"),
+        lambda: home.reinstate(["404"], now=NOW, by="mallory"),
+        lambda: home.build("delta", 99, now=NOW, by="mallory"),
+    ]
+    log = list(home.audit_log())
+    for step in steps:
+        step()
+        after = list(home.audit_log())
+        assert len(after) > len(log) and after[:len(log)] == log
+        log = after
+    for attempt in refused:
+        with pytest.raises(CenterInputError):
+            attempt()
+        assert list(home.audit_log()) == log
+    assert "mallory" not in {row[2] for row in log}

@@ -90,11 +90,12 @@ def claim(count):
     return w.getvalue()
 
 
-def test_claim_of_2_to_the_40_entries_is_refused_before_allocating():
+@pytest.mark.parametrize("count", [2**40, 2**26 - 1, 1000])  # above and below MAX_ENTRIES
+def test_claim_of_more_entries_than_carried_is_refused_before_allocating(count):
     tracemalloc.start()
     try:
-        with pytest.raises(ListCodecError, match="count"):
-            decode_list(claim(2**40))
+        with pytest.raises(ListCodecError, match=f"count {count} exceeds"):
+            decode_list(claim(count))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -242,3 +242,65 @@ def test_stale_pos_refuses_above_floor_limit(live, center):
 def test_policy_rejects_negative_floor():
     with pytest.raises(ValueError, match="floor_limit_minor"):
         TerminalPolicy(floor_limit_minor=-1)
+
+
+# -- stale lists and tokens through every terminal operation ----------------------------
+
+STALE_AT = NOW + DAY_S + 1  # the live list was valid for one day from NOW
+
+
+def test_every_operation_on_a_stale_list_says_stale(live, center):
+    policy = TerminalPolicy(floor_limit_minor=100)
+    purse, pos = PurseTerminal(live, policy), PosTerminal(live, policy)
+    results = [
+        purse.insert(inserted(card(center, GOOD_A)), STALE_AT),
+        purse.insert(inserted(card(center, STOLEN_ID)), STALE_AT),
+        purse.remit(inserted(card(center, GOOD_A)), inserted(card(center, GOOD_B)), 50, STALE_AT),
+        purse.remit(inserted(card(center, GOOD_A)), inserted(card(center, GOOD_B)), 101, STALE_AT),
+        pos.pay(inserted(card(center, GOOD_A, balance=10)), 50, STALE_AT),
+        pos.pay(inserted(card(center, GOOD_A)), 100, STALE_AT),
+        pos.pay(inserted(card(center, GOOD_A)), 101, STALE_AT),
+        pos.pay(inserted(card(center, LOST_ID)), 5, STALE_AT),
+    ]
+    assert [r.outcome for r in results] == [SHOWN, REFUSED, REMITTED, STALE_OVER_FLOOR,
+                                            INSUFFICIENT, PAID, STALE_OVER_FLOOR, REFUSED]
+    for r in results:
+        assert r.verdicts and all(v.stale for v in r.verdicts), r
+    assert "stale" in results[3].message and "stale" in results[6].message
+    fresh = purse.insert(inserted(card(center, GOOD_A)), NOW)
+    assert not fresh.stale and not fresh.verdicts[0].stale
+
+
+def test_stale_remittance_over_the_floor_moves_nothing(live, center):
+    a, b = card(center, GOOD_A, 1000), card(center, GOOD_B, 0)
+    ra, rb = inserted(a), inserted(b)
+    result = PurseTerminal(live, TerminalPolicy(floor_limit_minor=10)).remit(ra, rb, 11, STALE_AT)
+    assert result.outcome == STALE_OVER_FLOOR
+    assert (a.balance_minor, b.balance_minor, a.history, b.history) == (1000, 0, (), ())
+    assert not ra.has_card() and not rb.has_card()
+
+
+@pytest.mark.parametrize("token_until", [None, NOW - 1])
+def test_pos_refuses_a_card_without_a_valid_token_offline(live, center, token_until):
+    c = card(center, GOOD_A, 1000, token_valid_until=token_until)
+    reader = inserted(c)
+    result = PosTerminal(live).pay(reader, 10, NOW)
+    assert result.outcome == REFUSED and "token" in result.message
+    assert c.balance_minor == 1000 and c.history == () and live.sales() == []
+    assert not reader.has_card() and not c.locked_out
+
+
+@pytest.mark.parametrize("token_until", [None, NOW - 1])
+def test_remittance_to_a_card_without_a_valid_token_moves_nothing(live, center, token_until):
+    a = card(center, GOOD_A, 1000)
+    b = card(center, GOOD_B, 0, token_valid_until=token_until)
+    result = PurseTerminal(live).remit(inserted(a), inserted(b), 10, NOW)
+    assert result.outcome == REFUSED and str(GOOD_B) in result.message
+    assert (a.balance_minor, b.balance_minor, a.history, b.history) == (1000, 0, (), ())
+
+
+def test_token_good_through_its_last_second_at_the_terminal(live, center):
+    c = card(center, GOOD_A, 1000, token_valid_until=NOW)
+    assert PosTerminal(live).pay(inserted(c), 10, NOW).outcome == PAID
+    c = card(center, GOOD_B, 1000, token_valid_until=NOW)
+    assert PosTerminal(live).pay(inserted(c), 10, NOW + 1).outcome == REFUSED

@@ -1,6 +1,7 @@
 """The terminal store: creation, key mapping, full and delta merges, persistence."""
 
 import os
+import sqlite3
 import stat
 
 import numpy as np
@@ -46,6 +47,15 @@ def test_files_are_private(store, home, center):
     assert stat.S_IMODE(os.stat(home).st_mode) == 0o700
     for name in os.listdir(home):
         assert stat.S_IMODE(os.stat(home / name).st_mode) == 0o600, name
+
+
+def test_store_uses_wal_and_holds_its_keys(store, home, center):
+    conn = sqlite3.connect(home / STORE_FILE_NAME)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    assert store.keys().to_bytes() == provision(center).to_bytes()
 
 
 def test_create_twice_is_refused(store, home, center):
