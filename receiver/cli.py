@@ -7,8 +7,8 @@ at the top of this file).
 
 Invariants (CONTRACT.md): output for programs is JSON lines on stdout, messages on stderr;
 exit 0 done, 2 bad usage or bad input with nothing changed (a bundle that fails
-verification or is refused counts as bad input: when several files are given, the ones before
-it stay applied and the rest are not tried), 1 any other failure. All
+verification or is refused counts as bad input; ``terminal apply`` applies all its files in
+one transaction, so one refused file leaves the store as it was), 1 any other failure. All
 input is validated before anything changes. Only this module reads the clock
 (``time.time()``, or ``$HOTCAST_NOW`` unix seconds when set, for reproducible runs, as the
 center's command line does).
@@ -99,20 +99,19 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     bundles = [(name, _read_input(name, "bundle file")) for name in args.files]
     now = _now()
     with _open_store(args) as store:
-        for done, (name, data) in enumerate(bundles):
-            try:
-                result = store.apply_bundle(data, now)
-            except (BundleError, BundleRefusedError) as exc:
-                why = f"{type(exc).__name__}: {exc}"
-                _emit({"file": name, "event": "bundle_rejected", "why": why})
-                # Files are applied in order (a delta needs the list before it): the files
-                # before this one stay applied, this one and those after it are not.
-                kept = f"; {done} earlier file(s) applied, {len(bundles) - done - 1} not tried" \
-                    if len(bundles) > 1 else "; store unchanged"
-                raise UsageError(f"{name}: rejected: {why}{kept}") from None
-            event = "bundle_applied" if result.applied else "bundle_unchanged"
-            _emit({"file": name, "event": event, "seq": result.seq, "kind": result.kind_name,
-                   "entries": result.entries})
+        try:
+            results = store.apply_bundles([data for _, data in bundles], now)
+        except (BundleError, BundleRefusedError) as exc:
+            name = bundles[exc.bundle_index][0]
+            why = f"{type(exc).__name__}: {exc}"
+            _emit({"file": name, "event": "bundle_rejected", "why": why})
+            # All files go in one transaction (in order: a delta needs the list before it).
+            rest = f" (none of the {len(bundles)} files applied)" if len(bundles) > 1 else ""
+            raise UsageError(f"{name}: rejected: {why}; store unchanged{rest}") from None
+    for (name, _), result in zip(bundles, results):
+        event = "bundle_applied" if result.applied else "bundle_unchanged"
+        _emit({"file": name, "event": event, "seq": result.seq, "kind": result.kind_name,
+               "entries": result.entries})
     return 0
 
 

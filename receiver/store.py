@@ -213,6 +213,32 @@ class TerminalStore:
             return ApplyResult(header.seq, header.kind, True, entries)
 
 
+    def apply_bundles(self, bundles: list[bytes], now: int) -> list[ApplyResult]:
+        """Verify and merge several bundles in order, all or nothing, in ONE transaction.
+
+        Each bundle is checked against the state the ones before it left (a delta after its
+        full bundle). If any is refused, its error is raised with ``.bundle_index`` set to
+        its position and nothing at all is written. Verification runs under the write lock
+        here (the command line's ``terminal apply``; the receiver uses ``apply_bundle``).
+        """
+        results: list[ApplyResult] = []
+        with self.transaction() as cur:
+            for index, data in enumerate(bundles):
+                state, keys = self.state(), self.keys()  # this transaction's view
+                try:
+                    change = plan_bundle(data, now, state, keys)
+                except Exception as exc:
+                    exc.bundle_index = index
+                    raise
+                header = change.header
+                if isinstance(change, NoChange):
+                    results.append(ApplyResult(header.seq, header.kind, False, state.entries))
+                    continue
+                entries = _write_change(cur, change, now)
+                results.append(ApplyResult(header.seq, header.kind, True, entries))
+        return results
+
+
 def _write_change(cur: sqlite3.Cursor, change: Change, now: int) -> int:
     """Make ``change`` inside the caller's transaction; returns the list's entry count."""
     header = change.header

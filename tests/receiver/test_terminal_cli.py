@@ -108,13 +108,13 @@ def test_rejected_bundle_gives_a_line_and_exit_2(t_home, bundle_file, tmp_path, 
     assert "rejected" in err and "bad.bundle" in err and full_dump(t_home) == before
 
 
-def test_rejection_stops_the_files_after_it(t_home, bundle_file, tmp_path, capsys):
+def test_apply_of_several_files_is_all_or_nothing(t_home, bundle_file, tmp_path, capsys):
     bad = tmp_path / "bad.bundle"
     bad.write_bytes(b"junk")
     before = full_dump(t_home)
-    code, lines, err = run(capsys, "terminal", "apply", "--home", str(t_home), str(bad),
-                           str(bundle_file))
-    assert code == 2 and "1 not tried" in err
+    code, lines, err = run(capsys, "terminal", "apply", "--home", str(t_home), str(bundle_file),
+                           str(bad))
+    assert code == 2 and "none of the 2 files applied" in err and "bad.bundle" in err
     assert [line["event"] for line in lines] == ["bundle_rejected"]
     assert full_dump(t_home) == before
 

@@ -205,3 +205,22 @@ def test_full_then_delta_gives_the_new_list(tmp_path_factory, center, pair):
         result = store.apply_bundle(delta_bundle(center, diff(old, new), seq=2, base_seq=1), NOW)
         assert result.entries == len(new) == store.state().entries
         assert store.hot_list().equals(new)
+
+
+def test_apply_bundles_chains_in_one_transaction(store, center, home):
+    from terminal_helpers import full_dump
+    from receiver.errors import ExpiredBundleError
+
+    old = make_hot(300, seed=11)
+    new = make_hot(320, seed=12)
+    full, delta = full_bundle(center, old, seq=1), delta_bundle(center, diff(old, new), 2, 1)
+    expired = delta_bundle(center, diff(new, old), 3, 2, created_at=NOW - 2 * 86_400,
+                           valid_until=NOW - 1)
+    before = full_dump(home)
+    with pytest.raises(ExpiredBundleError) as err:
+        store.apply_bundles([full, delta, expired], NOW)
+    assert err.value.bundle_index == 2
+    assert full_dump(home) == before  # the full and the delta were rolled back with it
+    results = store.apply_bundles([full, delta, delta], NOW)
+    assert [r.applied for r in results] == [True, True, False]  # the same seq again: a no-op
+    assert store.state().seq == 2 and store.hot_list().equals(new)
