@@ -34,10 +34,12 @@ def test_demodulator_throughput_228k(benchmark, bits_and_mpx):
         dem = SubcarrierDemodulator(CFG)
         return dem.process(mpx)
 
-    benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
+    rx = benchmark.pedantic(run, rounds=5, iterations=1, warmup_rounds=1)
     speed = len(mpx) / CFG.sample_rate_hz / benchmark.stats.stats.min
     benchmark.extra_info["x_real_time"] = round(speed, 1)
     print(f"\nfm demodulator, 228 kHz float32 MPX: {speed:.0f}x real time (best of 5)")
+    errors, n = _errors(bits_and_mpx[0], rx)  # what was timed must also be right
+    assert n > 300_000 and errors == 0
 
 
 def test_modulator_throughput_228k(benchmark, bits_and_mpx):

@@ -65,7 +65,10 @@ def _speed(benchmark, raw, fmt, is_iq, rate, seconds, center, label, target):
     speed = seconds / benchmark.stats.stats.min
     benchmark.extra_info["x_real_time"] = round(speed, 1)
     benchmark.extra_info["target_x_real_time"] = target
+    benchmark.extra_info["meets_target"] = speed >= target
     print(f"\nreceive pipeline from {label}: {speed:.0f}x real time (target >= {target}x)")
+    # The target, measured here (best of 3 rounds); the margin is 2-3x on this machine.
+    assert speed >= target
 
 
 def test_decode_speed_cu8_1200k(benchmark, air):
@@ -128,8 +131,13 @@ def test_fer_curve_per_payload_bit(benchmark):
     print(" Eb/N0 dB   frames     FER")
     for ebn0, (fer, n) in table.items():
         benchmark.extra_info[f"fer_{ebn0}dB"] = fer
+        benchmark.extra_info[f"frames_{ebn0}dB"] = n
         print(f"   {ebn0:4.1f}   {n:6d}   {fer:.2e}")
     benchmark.extra_info["target"] = "FER <= 1e-3 at 8 dB"
+    benchmark.extra_info["meets_target"] = table[8][0] <= 1e-3
+    assert table[8][0] <= 1e-3
+    # The curve must fall: a flat one would mean the noise was not applied where it should be.
+    assert table[4][0] > 0.5 and table[12][0] == 0.0
 
 
 def test_net_payload_rate(benchmark):
@@ -139,8 +147,10 @@ def test_net_payload_rate(benchmark):
     net = 8 * len(bundle) / seconds
     benchmark.extra_info["net_kbit_s"] = round(net / 1000, 2)
     benchmark.extra_info["cycle_s_for_1MB"] = round(seconds, 1)
+    benchmark.extra_info["target_kbit_s"] = 12
     print(f"\nnet payload: {net / 1000:.1f} kbit/s (1 MiB bundle: {len(blocks)} frames, "
           f"{seconds:.0f} s a cycle; target >= 12 kbit/s)")
+    assert net >= 12_000
 
 
 @pytest.mark.slow

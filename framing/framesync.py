@@ -12,7 +12,11 @@ tried whatever its correlation, because the header's own RS code and CRC (and th
 checks) decide whether it really is a frame; a burst that wipes out the sync word then loses
 nothing while the stream stays frame-aligned. The polarity there is the correlation's sign
 if at most flywheel_max_bit_errors sync bits are wrong, else the previous frame's. A failed
-flywheel try drops the lock and the search goes on bit by bit.
+flywheel try drops the lock and the search goes on bit by bit. It counts as a bad header only
+if the sync word was there (at most flywheel_max_bit_errors wrong, the bar for a frame "seen"
+at a flywheel position); with no sync word and no header it is ``lock_lost``: the
+transmission ended or faded, and a clean recording that ends after its last frame reports no
+bad frame.
 
 A header is trusted only if its CRC-32C checks (after RS correction if needed) and its fields
 pass ``check_header``; otherwise it is dropped and counted, and the search goes on from the
@@ -51,6 +55,7 @@ class FrameStats:
     sync_hits: int = 0  # positions tried as a frame start (sync hits and flywheel tries)
     headers_ok: int = 0
     headers_bad: int = 0  # CRC failed even after RS: noise, false sync hit
+    lock_lost: int = 0  # flywheel try with neither sync word nor header: the signal went
     headers_absurd: int = 0  # CRC good but fields out of range: dropped, never trusted
     payloads_ok: int = 0
     payloads_corrected: int = 0
@@ -149,7 +154,10 @@ class FrameSync:
         air = np.packbits(body)
         header = self._decoder.decode_header(air)
         if header is None:
-            stats.headers_bad += 1
+            if flywheel and abs(corr) < self._weak:
+                stats.lock_lost += 1
+            else:
+                stats.headers_bad += 1
             self._expected = None
             return cand + 1
         try:

@@ -10,7 +10,9 @@ window to line up), so no per-sample or per-symbol Python loop exists:
   averaged over ``window`` samples; strobes fall where the reference phase
   plus that angle crosses an integer, and the symbol is cubic-interpolated there. Any ratio of
   sample to symbol rate works (4.0 at 228 kHz, 4.21 at 240 kHz, ...) and a sample-clock error of
-  +-200 ppm is only a slow rotation of the line, tracked by unwrapping its angle.
+  +-200 ppm is only a slow rotation of the line, tracked by unwrapping its angle. Samples
+  whose power is far from the recent mean (a dropout, a burst) are left out and the angle
+  is held while too few remain, so a dropout of a few ms does not slip the clock.
 - Carrier (Viterbi & Viterbi, IEEE Trans. IT 29(4), 1983): -(r^4) / |r|^2 strips the QPSK
   modulation; its windowed mean gives 4x the carrier phase. The angle is unwrapped, so a
   frequency offset of f Hz is followed as long as 4 * 2 pi f * window / 2 / Rs stays well below
@@ -47,6 +49,19 @@ class TimingRecovery:
         # summed over a partial cycle of the reference, outweighs the weak line and spins it.
         self._power = RunningSum(int(round(8 * samples_per_symbol)), dtype=np.float64)
         self._power_scale = 1.0 / self._power.width
+        # Dropout guard: a sample counts towards the line only while its 8-symbol power is
+        # within 3 dB of the mean power over four windows (a fade to nothing, or the burst of
+        # noise a discriminator makes when the carrier drops, is not: four windows, 27 ms,
+        # so that even a 5 ms burst is still far above the mean at its end); while under half
+        # of the window counts, the line angle is held. Without it a dropout of 5 ms (95
+        # symbols, most of the 128-symbol window) lets the angle wander a whole turn: a
+        # symbol slip, which costs the frame however deep its interleaving (tests in
+        # tests/modem/test_fm_loopback.py). A level step of +10 dB is held for ~12 ms (until
+        # the mean reaches half the new power: 0.44 x 512 symbols), -10 dB for ~24 ms
+        # (0.89 x 512); a 200 ppm clock drifts 0.09 symbol in 24 ms, caught up at release.
+        self._window_power = RunningSum(4 * width, dtype=np.float64)
+        self._good = RunningSum(width, dtype=np.float64)
+        self._min_good = 0.5 * width
         self._ref = np.zeros(0, dtype=np.complex128)  # e^{-j 2 pi fr m}, built per block size
         self._ydelay = DelayLine(self._delay)
         self.reset()
@@ -54,6 +69,8 @@ class TimingRecovery:
     def reset(self) -> None:
         self._sum.reset()
         self._power.reset()
+        self._window_power.reset()
+        self._good.reset()
         self._ydelay.reset()
         self._vphase = 0.0  # reference phase of the next sample, cycles in [0, 1)
         self._psi_acc = 0.0  # same reference, unwrapped, minus whole cycles moved out
@@ -71,11 +88,21 @@ class TimingRecovery:
         ramp = self._ramp
         mag2 = y.real**2 + y.imag**2
         # Tiny floor: silence gives v = 0 (a still line), not 0 / 0.
-        norm = mag2 / (self._power.process(mag2) * self._power_scale + 1e-20)
+        p8 = self._power.process(mag2) * self._power_scale + 1e-20
+        ratio = p8 / (self._window_power.process(mag2) / self._window_power.width + 1e-20)
+        good = (ratio > 0.5) & (ratio < 2.0)
+        # Capped: as a signal returns, the trailing 8-symbol mean lags its first samples,
+        # which would otherwise outweigh the rest of the window (RRC QPSK stays under 4x).
+        norm = np.where(good, np.minimum(mag2 / p8, 4.0), 0.0)
         v = norm * (np.exp(-_TWO_PI * 1j * self._vphase) * self._ref)
         self._vphase = (self._vphase + n * self._fr) % 1.0
         line = self._sum.process(v)
-        theta = unwrap_from(self._theta, np.angle(line))
+        held = self._good.process(good.astype(np.float64)) < self._min_good
+        angle = np.angle(line)
+        if held.any():  # hold the last angle through the dropout (forward fill)
+            last = np.maximum.accumulate(np.where(held, -1, np.arange(n)))
+            angle = np.where(last >= 0, angle[np.maximum(last, 0)], self._theta)
+        theta = unwrap_from(self._theta, angle)
         self.drift = (theta[-1] - self._theta) / n
         self._theta = theta[-1]
         # Strobe phase of the delayed sample m = k - delay: reference at m plus the line angle

@@ -20,7 +20,7 @@ Receive chain (``FmIqDemodulator``), all blockwise, no per-sample loops:
 - Invariant: the input is cut into internal frames of fixed length (a multiple of d1 d2) and
   every piece of state (NCO phase and frequency, FIR tails, last I/Q sample) advances only at
   frame ends, so the output is bit-identical whatever the chunking of the input; output lags the
-  input by at most one frame (~55 ms at 1.2 MHz).
+  input by at most one frame (~55 ms at 1.2 MHz), which ``flush`` releases at the end of input.
 """
 
 from __future__ import annotations
@@ -248,6 +248,25 @@ class FmIqDemodulator:
         rest = buf[n_frames * self._frame:].copy()
         self._pending, self._pending_n = [rest], rest.size
         return np.concatenate(outs)
+
+    def flush(self) -> np.ndarray:
+        """End of input: the MPX of the samples still held (under one internal frame). The
+        chain then goes on as if the input had continued with zeros; the stats are kept.
+
+        The held samples are run as a frame padded with zeros; only the MPX samples they make,
+        ceil(held / (d1 d2)), are returned, so a recording that ends just after its last data
+        frame still gives that frame's end.
+        """
+        held = self._pending_n
+        if held == 0:
+            return np.zeros(0, dtype=np.float32)
+        frame = np.zeros(self._frame, dtype=np.complex64)
+        frame[:held] = np.concatenate(self._pending)
+        keep_stats = (self._power, self._cnr_db)
+        mpx = self._run_frame(frame)[: -(-held // (self._d1 * self._d2))]
+        self._power, self._cnr_db = keep_stats  # the zero padding is not a level change
+        self._pending, self._pending_n = [], 0
+        return mpx
 
     def _run_frame(self, frame: np.ndarray) -> np.ndarray:
         if self._frames == 0 or abs(self._last_residual_hz) > _REACQUIRE_HZ:

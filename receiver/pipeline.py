@@ -20,8 +20,8 @@ Invariants:
 - Positions: ``sample`` is the number of input samples consumed when the event was made (a
   block end; the chain adds well under a second of delay), ``t_s`` the same in seconds.
 - Nothing here raises on bad samples: NaN, inf, silence, clipping and noise become counts
-  and ``input_problem`` events; misuse (a rate the profile cannot use) is a ``ValueError``
-  at construction, naming the field.
+  and ``input_problem`` events (``no_frames`` at least once for an input without a frame);
+  misuse (a rate the profile cannot use) is a ``ValueError`` at construction, naming the field.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ _CLIP_FRACTION = 0.01
 # A block whose standard deviation is below this carries nothing (digital silence, a cu8
 # stream stuck at one value: one cu8 step is 1 / 127.5 = 7.8e-3).
 _FLAT_STD = 1e-4
+# Reported once per quality period while no frame has been found, and at the end of an input
+# that never gave one.
+_NO_FRAMES = ("no_frames", "no frame found: no data subcarrier here (wrong station, profile "
+                           "or --rate?) or too weak")
 
 
 @dataclass(frozen=True)
@@ -224,9 +228,15 @@ class ReceivePipeline:
             raise ValueError("finish() called twice; call reset() to start again")
         events = self._run_block(self._buf[:self._fill]) if self._fill else []
         self._fill = 0
-        # The I/Q front end holds under one internal frame (~55 ms) that it never emits;
-        # the subcarrier demodulator pushes its own pipeline out with zeros.
+        # The I/Q front end releases the under one internal frame (~55 ms) it holds; the
+        # subcarrier demodulator then pushes its own pipeline out with zeros.
+        if self._iq is not None:
+            events += self._frames_to_events(self._sync.process(
+                self._demod.process(self._iq.flush())))
         events += self._frames_to_events(self._sync.process(self._demod.flush()))
+        if self.frames_ok == 0 and "no_frames" not in self._problems_reported:
+            # Input shorter than a quality period: say so once, before the summary.
+            events += self._report([_NO_FRAMES])
         self._finished = True
         s = self._sync.stats
         r = self._reasm.stats
@@ -240,6 +250,7 @@ class ReceivePipeline:
             "headers_bad": s.headers_bad,
             "headers_absurd": s.headers_absurd,
             "payloads_bad": s.payloads_bad,
+            "lock_lost": s.lock_lost,
             "blocks_inconsistent": r.blocks_inconsistent,
             "bundles_bad_digest": r.bundles_bad_digest,
             "bundles_received": self._bundles,
@@ -264,8 +275,7 @@ class ReceivePipeline:
             self._next_quality += self._quality_every
             events.append(self._quality_event())
             if self.frames_ok == 0:
-                events += self._report([("no_frames", "no frame found yet: no data subcarrier "
-                                         "here (wrong station or profile?) or too weak")])
+                events += self._report([_NO_FRAMES])
         return events
 
     def _frames_to_events(self, frames: list) -> list[dict]:

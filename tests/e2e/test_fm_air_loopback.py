@@ -91,6 +91,8 @@ def assert_whole_list(events, state, center):
 def test_cu8_file_clean(center, tmp_path):
     events, state = run(center, tmp_path)
     assert_whole_list(events, state, center)
+    frames = int(np.ceil(1.5 * cycle_frames(center)))
+    assert (events[-1]["frames_ok"], events[-1]["frames_bad"]) == (frames, 0)
     applied = [e for e in events if e["event"] == "bundle_applied"]
     assert all(e["snr_db"] > 10 and e["freq_offset_hz"] is not None for e in applied)
 
@@ -120,12 +122,16 @@ def test_wav_level_steps_of_10_db(center, tmp_path):
     events, state = run(center, tmp_path, ChannelConfig(gain_steps_db=steps), iq=False,
                         cycles=2.0, ebn0_db=None)
     assert_whole_list(events, state, center)
+    assert (events[-1]["frames_ok"], events[-1]["frames_bad"]) == (2 * cycle_frames(center), 0)
 
 
 def test_cu8_short_dropouts(center, tmp_path):
     drops = ((0.4, 0.003), (0.9, 0.005), (1.3, 0.002))  # a few ms each
     events, state = run(center, tmp_path, ChannelConfig(dropouts_s=drops), cycles=2.0)
     assert_whole_list(events, state, center)
+    # The symbol clock holds through a few ms of lost carrier (no slip) and the interleaved
+    # RS code repairs the bits inside: no frame is lost, not just no bundle.
+    assert (events[-1]["frames_ok"], events[-1]["frames_bad"]) == (2 * cycle_frames(center), 0)
 
 
 @pytest.mark.slow

@@ -167,3 +167,27 @@ def test_ber_estimate_from_sync_words_and_rs_corrections():
     assert 0.002 < stats.ber_estimate < 0.03
     assert stats.bytes_corrected > 0
     assert FrameStats().ber_estimate is None
+
+
+@pytest.mark.parametrize("tail", ["random", "zeros"])
+def test_end_of_transmission_is_lock_lost_not_a_bad_frame(tail):
+    """After the last frame the flywheel tries the next position; with no sync word there it
+    is the signal ending, not a frame lost."""
+    _, blocks, bits = stream_of(seed=10)
+    rng = np.random.default_rng(10)
+    after = (rng.integers(0, 2, 2 * CFG.frame_bits, dtype=np.uint8) if tail == "random"
+             else np.zeros(2 * CFG.frame_bits, dtype=np.uint8))
+    frames, stats = run(np.concatenate((bits, after)))
+    assert blocks_of(frames) == blocks
+    assert (stats.headers_bad, stats.lock_lost) == (0, 1)
+
+
+def test_frame_with_its_sync_word_but_a_ruined_header_is_bad():
+    _, blocks, bits = stream_of(seed=11)
+    fb = CFG.frame_bits
+    ruined = bits.copy()
+    rng = np.random.default_rng(11)
+    ruined[fb + 64:2 * fb] = rng.integers(0, 2, fb - 64, dtype=np.uint8)  # frame 1 after its sync
+    frames, stats = run(ruined)
+    assert blocks_of(frames) == [blocks[0]] + blocks[2:]
+    assert (stats.headers_bad, stats.lock_lost) == (1, 0)

@@ -148,6 +148,24 @@ def test_chunking_invariance_at_1_2_mhz(iq_tones):
     np.testing.assert_array_equal(dem.process(rx), whole)
 
 
+def test_flush_releases_the_held_samples_whatever_the_chunking(iq_tones):
+    rx = apply_to_iq(iq_tones, IQ_FS, ChannelConfig(freq_offset_hz=-30_000.0))[:250_001]
+    dem = FmIqDemodulator()
+    step = round(IQ_FS / dem.mpx_rate_hz)  # d1 d2
+    whole = np.concatenate((dem.process(rx), dem.flush()))
+    assert whole.size == -(-rx.size // step)  # every input sample has its MPX, none invented
+    assert dem.flush().size == 0
+    level = dem.stats.level_dbfs
+    dem = FmIqDemodulator()
+    cuts = np.sort(np.random.default_rng(7).integers(0, rx.size, 25))
+    chunked = np.concatenate([dem.process(c) for c in np.split(rx, cuts)] + [dem.flush()])
+    np.testing.assert_array_equal(chunked, whole)
+    assert dem.stats.level_dbfs == level  # the zero padding is not reported as a fade
+    # The tail it releases is the signal, not the padding: the 76 kHz tone is in it.
+    tail = whole[-2_000:]
+    assert np.std(tail) > 0.5 * np.std(whole[-20_000:-2_000])
+
+
 @pytest.mark.parametrize("kind", ["zeros", "noise"])
 def test_silence_and_noise_only_do_not_crash(kind):
     rng = np.random.default_rng(6)

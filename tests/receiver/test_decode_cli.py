@@ -172,8 +172,11 @@ def test_merely_bad_input_exits_0_with_counts(capsys, sig, home, tmp_path, kind)
                                           "--input", path, *extra)
     assert status == 0
     assert events[-1]["event"] == "summary" and events[-1]["bundles_applied"] == 0
+    assert events[-1]["frames_ok"] == 0
     if kind == "silence_cu8":
         assert any(e.get("problem") == "flat" for e in events)
+    # The hint that nothing was found (and why that might be), before the summary.
+    assert [e["problem"] for e in events if e.get("problem") == "no_frames"] == ["no_frames"]
     assert state(home).seq == 0
 
 
@@ -184,7 +187,19 @@ def test_truncated_capture_decodes_what_is_there(capsys, sig, home, tmp_path):
                                           "--input", cut, "--rate", IQ_RATE_HZ)
     assert status == 0
     assert any(e.get("problem") == "truncated" for e in events)
-    assert events[-1]["event"] == "summary"
+    assert events[-1]["event"] == "summary" and events[-1]["bundles_applied"] == 0
+    assert state(home).seq == 0  # a third of a cycle: no bundle completed, store untouched
+
+
+def test_truncated_capture_still_applies_a_bundle_it_holds_whole(capsys, sig, home, tmp_path):
+    data = sig[1]["cu8"].read_bytes()  # a cycle, a frame (0.23 s) and 0.2 s of tail
+    cut = write_bytes(tmp_path / "cut.cu8", data[: len(data) - 2 * 3 * IQ_RATE_HZ // 10 - 1])
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm",
+                                          "--input", cut, "--rate", IQ_RATE_HZ)
+    assert status == 0
+    assert any(e.get("problem") == "truncated" for e in events)
+    assert_applied(events, sig[0])
+    assert state(home).entries == 300
 
 
 def test_sigterm_stops_cleanly_with_the_summary(sig, home):

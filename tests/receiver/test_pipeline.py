@@ -12,6 +12,7 @@ from test_pipeline_signal import (
 )
 
 from framing import Block, FrameHeader, segment
+from modem.channel import ChannelConfig, ChannelSimulator, cnr_for_subcarrier_ebn0
 from framing.frames import SYNC_BITS, FrameGen
 from receiver.pipeline import PipelineConfig, ReceivePipeline, receive_profiles
 
@@ -118,7 +119,8 @@ def test_noise_only_gives_no_bundle_and_no_crash():
 def test_silence_is_reported_as_flat_input():
     events = run(np.zeros(MPX_RATE_HZ, np.float32), quality_period_s=10.0)
     problems = [e for e in events if e["event"] == "input_problem"]
-    assert [p["problem"] for p in problems] == ["flat"]  # once, not once per block
+    # flat once, not once per block; no_frames once at the end (shorter than a period)
+    assert [p["problem"] for p in problems] == ["flat", "no_frames"]
 
 
 def test_nan_and_clipping_are_reported_and_decoding_resumes(center, mpx):
@@ -189,3 +191,47 @@ def test_no_frames_is_reported_once_per_quality_period():
     noise = np.random.default_rng(2).normal(0, 0.1, 3 * MPX_RATE_HZ).astype(np.float32)
     events = run(noise, quality_period_s=1.0)
     assert [e["problem"] for e in events if e["event"] == "input_problem"] == ["no_frames"] * 3
+
+
+def test_input_shorter_than_a_period_without_frames_still_says_so():
+    """A short file at a wrong --rate or of noise gets its hint before the summary."""
+    noise = np.random.default_rng(3).normal(0, 0.1, MPX_RATE_HZ // 2).astype(np.float32)
+    events = run(noise, quality_period_s=10.0)
+    (problem,) = [e for e in events if e["event"] == "input_problem"]
+    assert problem["problem"] == "no_frames" and "--rate" in problem["why"]
+    assert events[-1]["event"] == "summary"
+
+
+def test_no_frames_is_not_reported_when_frames_were_found(mpx):
+    events = run(mpx, quality_period_s=10.0)
+    assert not [e for e in events if e.get("problem") == "no_frames"]
+
+
+def test_signal_ending_before_the_input_is_no_bad_frame(center):
+    """A clean recording that runs on after its last frame (silence or noise) counts every
+    frame good and none bad: the end of the signal is lock_lost, not a lost frame."""
+    mpx = modulate(carousel_bits(center.bundles, cycle_frames(center)), tail_s=1.0)
+    mpx = mpx + np.random.default_rng(6).normal(0, 0.01, mpx.size).astype(np.float32)
+    summary = run(mpx)[-1]
+    assert (summary["frames_ok"], summary["frames_bad"]) == (cycle_frames(center), 0)
+    assert summary["lock_lost"] == 1
+
+
+def test_iq_ending_right_after_the_last_frame_keeps_that_frame(center):
+    """The I/Q front end holds up to ~55 ms; finish() must release it, or a recording cut
+    just after its last frame (a rendered cycle, a dongle stopped) loses that frame's end.
+    That end is RS parity (the interleaver sends codewords column by column), so the loss
+    shows only when noise needs the parity: Eb/N0 9 dB per payload bit here."""
+    frames = cycle_frames(center)
+    iq = to_iq(modulate(carousel_bits(center.bundles, frames), tail_s=0.0))
+    # A lead of unmodulated carrier puts the end 50 ms into the front end's internal frame.
+    held = round(0.05 * IQ_RATE_HZ)
+    step = ReceivePipeline(PipelineConfig("fm", True, IQ_RATE_HZ))._iq._frame
+    iq = np.concatenate((np.full((held - iq.size) % step, 0.7, np.complex64), iq))
+    payload_bps = 38_000 * FM.efficiency / (1 + FM.repair_ratio)
+    cnr = cnr_for_subcarrier_ebn0(9.0, 0.1**2 / 2, payload_bps)
+    iq = ChannelSimulator(ChannelConfig(cnr_db=cnr, signal_power=0.7**2, seed=5),
+                          IQ_RATE_HZ, True).process(iq)
+    summary = run(iq, True, IQ_RATE_HZ)[-1]
+    assert summary["frames_corrected"] > 0  # the noise does call on the parity
+    assert (summary["frames_ok"], summary["frames_bad"]) == (frames, 0)
