@@ -54,6 +54,11 @@ MAX_DURATION_S = 366 * 86_400  # a year of signal
 META_SUFFIX = ".sigmf-meta"
 PART_SUFFIX = ".part"
 HOTCAST_EXTENSION = {"name": "hotcast", "version": "1.0.0", "optional": True}
+# Integer I/Q files (cu8, cs8) hold the unit-amplitude FM carrier at -3 dBFS (0.708 of full
+# scale), as a receiver with headroom would record it: at full scale every I or Q peak would
+# sit on the converter's rail and read as clipping, and added noise would clip for real.
+INTEGER_IQ_LEVEL = 10 ** (-3 / 20)
+_INTEGER_IQ_FORMATS = ("cu8", "cs8")
 _WAV_UNKNOWN_SIZE = 0xFFFFFFFF  # RIFF/data size meaning "to the end of the stream"
 _WAV_HEADER = encode_wav(np.zeros(0, np.float32), DEFAULT_MPX_RATE_HZ)  # 44 bytes, sizes 0
 _WAV_RIFF_SIZE_AT, _WAV_DATA_SIZE_AT = 4, len(_WAV_HEADER) - 4
@@ -179,6 +184,8 @@ class FileSink:
         if np.iscomplexobj(samples) != self.iq:
             want = "complex I/Q" if self.iq else "real MPX"
             raise TypeError(f"{self.fmt} holds {want} samples, got {np.asarray(samples).dtype}")
+        if self._raw_fmt in _INTEGER_IQ_FORMATS:
+            samples = samples * np.float32(INTEGER_IQ_LEVEL)
         data = encode_samples(samples, self._raw_fmt)
         self._file.write(data)
         self.samples += len(samples)

@@ -86,7 +86,10 @@ def test_cu8_render_round_trips_through_the_fm_front_end(run, built, tmp_path: P
     assert (glob["core:datatype"], glob["core:sample_rate"], glob["hotcast:signal"]) == (
         "cu8", 1_200_000, "fm-iq")
     iq = decode_samples(data, "cu8")
-    assert 0.9 < np.mean(np.abs(iq)) < 1.01  # a constant-envelope FM carrier
+    # a constant-envelope FM carrier at -3 dBFS, never on the converter's rails
+    assert abs(np.mean(np.abs(iq)) - 10 ** (-3 / 20)) < 0.01
+    raw = np.frombuffer(data, np.uint8)
+    assert raw.min() > 10 and raw.max() < 245
     front = FmIqDemodulator(FmIqDemodulatorConfig(iq_rate_hz=1_200_000))
     mpx = np.concatenate([front.process(iq), front.process(np.zeros(140_000, np.complex64))])
     assert decode_to_bundles(mpx, front.mpx_rate_hz) == [built]
