@@ -20,7 +20,6 @@ naming what was wrong; ``decode_list(encode_list(h, u))`` returns ``(u, h)`` exa
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 

@@ -17,49 +17,19 @@ center's command line does).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 
 from crypto import MAX_BUNDLE_BYTES, BundleError, KeyFileError, TerminalKeys
 
 from .card import parse_card_id
+from .cli_common import DEFAULT_HOME, UsageError, emit, home_path, now_s, open_store
 from .cli_receiver import receiver_main
 from .checks import check_card
 from .errors import BundleRefusedError, CardIdError, StoreError
 from .store import TerminalStore
-
-DEFAULT_HOME = "./hotcast-home"
-# Latest clock value accepted from $HOTCAST_NOW: 9999-12-31T23:59:59Z. Far below 2**63, so a
-# validity time added to it still fits the u64 header fields and SQLite's signed integers.
-MAX_NOW_S = 253_402_300_799
-
-
-class UsageError(Exception):
-    """Bad usage or bad input: exit 2, message on stderr, nothing changed."""
-
-
-def _emit(obj: dict) -> None:
-    print(json.dumps(obj), flush=True)
-
-
-def _now() -> int:
-    """Unix seconds: ``$HOTCAST_NOW`` when set (ASCII digits only), else the clock."""
-    fixed = os.environ.get("HOTCAST_NOW")
-    if fixed is not None:
-        if not (fixed.isascii() and fixed.isdigit()) or int(fixed) > MAX_NOW_S:
-            raise UsageError(f"$HOTCAST_NOW {fixed!r} is not unix seconds up to year 9999")
-        return int(fixed)
-    return int(time.time())
-
-
-def _home(args: argparse.Namespace) -> Path:
-    return Path(args.home or os.environ.get("HOTCAST_HOME") or DEFAULT_HOME)
-
 
 def _read_input(name: str, what: str, limit_bytes: int = MAX_BUNDLE_BYTES) -> bytes:
     """The bytes of file ``name`` (``-``: standard input), at most ``limit_bytes`` + 1 of them.
@@ -76,41 +46,34 @@ def _read_input(name: str, what: str, limit_bytes: int = MAX_BUNDLE_BYTES) -> by
         raise UsageError(f"cannot read {what} {name!r}: {exc.strerror or exc}") from None
 
 
-def _open_store(args: argparse.Namespace) -> TerminalStore:
-    try:
-        return TerminalStore.open(_home(args))
-    except StoreError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _cmd_init(args: argparse.Namespace) -> int:
     data = _read_input(args.keys, "key file")
     try:
         keys = TerminalKeys.from_bytes(data)
-        store = TerminalStore.create(_home(args), keys)
+        store = TerminalStore.create(home_path(args), keys)
     except (KeyFileError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     with store:
-        _emit({"home": str(_home(args)), "store": str(store.path), **keys.key_ids()})
+        emit({"home": str(home_path(args)), "store": str(store.path), **keys.key_ids()})
     return 0
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     bundles = [(name, _read_input(name, "bundle file")) for name in args.files]
-    now = _now()
-    with _open_store(args) as store:
+    now = now_s()
+    with open_store(args) as store:
         try:
             results = store.apply_bundles([data for _, data in bundles], now)
         except (BundleError, BundleRefusedError) as exc:
             name = bundles[exc.bundle_index][0]
             why = f"{type(exc).__name__}: {exc}"
-            _emit({"file": name, "event": "bundle_rejected", "why": why})
+            emit({"file": name, "event": "bundle_rejected", "why": why})
             # All files go in one transaction (in order: a delta needs the list before it).
             rest = f" (none of the {len(bundles)} files applied)" if len(bundles) > 1 else ""
             raise UsageError(f"{name}: rejected: {why}; store unchanged{rest}") from None
     for (name, _), result in zip(bundles, results):
         event = "bundle_applied" if result.applied else "bundle_unchanged"
-        _emit({"file": name, "event": event, "seq": result.seq, "kind": result.kind_name,
+        emit({"file": name, "event": event, "seq": result.seq, "kind": result.kind_name,
                "entries": result.entries})
     return 0
 
@@ -120,20 +83,20 @@ def _cmd_check(args: argparse.Namespace) -> int:
         card_ids = [parse_card_id(text) for text in args.cards]
     except CardIdError as exc:
         raise UsageError(str(exc)) from None
-    now = _now()
-    with _open_store(args) as store:
+    now = now_s()
+    with open_store(args) as store:
         for card_id in card_ids:
-            _emit(check_card(store, card_id, now).to_json())
+            emit(check_card(store, card_id, now).to_json())
     return 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    now = _now()
-    with _open_store(args) as store:
+    now = now_s()
+    with open_store(args) as store:
         state = store.state()
         sales, sales_total_minor = store.sales_summary()
-        _emit({
-            "home": str(_home(args)),
+        emit({
+            "home": str(home_path(args)),
             "list_seq": state.seq,
             "kind": state.kind.name.lower() if state.kind else None,
             "entries": state.entries,

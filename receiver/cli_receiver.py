@@ -19,16 +19,14 @@ them to ``receiver._device_fake`` fakes. Only this module reads the clock.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from .errors import StoreError
+from .cli_common import DEFAULT_HOME, UsageError, emit, now_s, open_store
 from .merge import BundleMerger
 from .pipeline import PipelineConfig, ReceivePipeline, receive_profiles
 from .sources import (
@@ -39,7 +37,6 @@ from .store import TerminalStore
 
 __all__ = ["DEVICE_FACTORIES", "receiver_main"]
 
-DEFAULT_HOME = "./hotcast-home"
 # Device factories; None = the real device (see the module docstring: the test seam).
 DEVICE_FACTORIES: dict[str, Callable[..., Any] | None] = {"rtl_sdr": None, "line_in": None}
 # fm needs an MPX rate above 2 x 88.8 kHz: a sound card's 192 kHz is the usual one.
@@ -47,25 +44,13 @@ DEFAULT_LINE_IN_RATE_HZ = {"fm": 192_000}
 DEFAULT_RTL_RATE_HZ = 1_200_000
 
 
-class _Usage(Exception):
-    """Bad usage or unusable input: exit 2, message on stderr, nothing changed."""
-
-
 class _Interrupted(Exception):
     """SIGINT / SIGTERM arrived while waiting for input."""
 
 
-def _emit(obj: dict) -> None:
-    print(json.dumps(obj), flush=True)
-
-
-def _home(args: argparse.Namespace) -> Path:
-    return Path(args.home or os.environ.get("HOTCAST_HOME") or DEFAULT_HOME)
-
-
 def _cmd_profiles(args: argparse.Namespace) -> int:
     for profile in receive_profiles():
-        _emit(profile)
+        emit(profile)
     return 0
 
 
@@ -73,33 +58,26 @@ def _pipeline_for(args: argparse.Namespace, source: Source) -> ReceivePipeline:
     try:
         return ReceivePipeline(PipelineConfig(args.profile, source.is_iq, source.sample_rate_hz))
     except ValueError as exc:
-        raise _Usage(f"{source.name}: {exc}") from None
-
-
-def _open_store(args: argparse.Namespace) -> TerminalStore:
-    try:
-        return TerminalStore.open(_home(args))
-    except StoreError as exc:
-        raise _Usage(str(exc)) from None
+        raise UsageError(f"{source.name}: {exc}") from None
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
-    store = _open_store(args)
+    store = open_store(args)
     with store:
         try:
             source = open_source(args.input, args.format, args.rate)
         except SourceError as exc:
-            raise _Usage(str(exc)) from None
+            raise UsageError(str(exc)) from None
         return _run_with_source(args, store, source)
 
 
 def _cmd_listen(args: argparse.Namespace) -> int:
-    store = _open_store(args)
+    store = open_store(args)
     with store:
         try:
             source = _open_device(args)
         except SourceConfigError as exc:
-            raise _Usage(str(exc)) from None
+            raise UsageError(str(exc)) from None
         except SourceError as exc:
             print(f"hotcast receiver listen: {exc}", file=sys.stderr)
             return 1
@@ -111,14 +89,14 @@ def _check_rate(profile: str, is_iq: bool, rate_hz: int) -> None:
     try:
         PipelineConfig(profile, is_iq, rate_hz)
     except ValueError as exc:
-        raise _Usage(f"--rate: {exc}") from None
+        raise UsageError(f"--rate: {exc}") from None
 
 
 def _open_device(args: argparse.Namespace) -> Source:
     duration = args.duration
     if args.rtl_sdr:
         if args.freq is None:
-            raise _Usage("--rtl-sdr needs --freq HZ (the FM station's frequency)")
+            raise UsageError("--rtl-sdr needs --freq HZ (the FM station's frequency)")
         rate = int(args.rate) if args.rate is not None else DEFAULT_RTL_RATE_HZ
         _check_rate(args.profile, True, rate)
         config = RtlSdrConfig(
@@ -129,7 +107,7 @@ def _open_device(args: argparse.Namespace) -> Source:
         return RtlSdrSource(config, DEVICE_FACTORIES["rtl_sdr"])
     for flag in ("freq", "gain"):
         if getattr(args, flag) is not None:
-            raise _Usage(f"--{flag} is for --rtl-sdr, not --line-in")
+            raise UsageError(f"--{flag} is for --rtl-sdr, not --line-in")
     rate = int(args.rate) if args.rate is not None else DEFAULT_LINE_IN_RATE_HZ.get(
         args.profile, 48_000)
     _check_rate(args.profile, False, rate)
@@ -148,7 +126,7 @@ def _run_with_source(args: argparse.Namespace, store: TerminalStore, source: Sou
             try:
                 source = TeeRaw(source, args.tee_raw)
             except SourceError as exc:
-                raise _Usage(str(exc)) from None
+                raise UsageError(str(exc)) from None
         return _run(pipeline, BundleMerger(store), source)
     finally:
         source.close()
@@ -156,7 +134,7 @@ def _run_with_source(args: argparse.Namespace, store: TerminalStore, source: Sou
 
 def _run(pipeline: ReceivePipeline, merger: BundleMerger, source: Source) -> int:
     cpu0 = time.process_time()
-    _emit({"event": "start", "input": source.name, "format": source.fmt,
+    emit({"event": "start", "input": source.name, "format": source.fmt,
            "sample_rate_hz": source.sample_rate_hz, "is_iq": source.is_iq,
            "profile": pipeline.config.profile})
     status = 0
@@ -193,14 +171,14 @@ def _run(pipeline: ReceivePipeline, merger: BundleMerger, source: Source) -> int
                                       "block(s) before they were read",
                                "sample": pipeline.samples_in})
                 overflows = source.overflows
-            _emit_all(merger.process(events, int(time.time())))
+            _emit_all(merger.process(events, now_s()))
         events = pipeline.finish()
         if source.leftover_bytes:
             events.insert(0, {"event": "input_problem", "problem": "truncated",
                               "why": f"the input ended {source.leftover_bytes} byte(s) into "
                                      "a sample; they were dropped",
                               "sample": pipeline.samples_in})
-        final = merger.process(events, int(time.time()))
+        final = merger.process(events, now_s())
         final[-1]["seconds_of_cpu"] = round(time.process_time() - cpu0, 3)
         if state["stop"]:
             final[-1]["stopped"] = "signal"
@@ -212,7 +190,7 @@ def _run(pipeline: ReceivePipeline, merger: BundleMerger, source: Source) -> int
 
 def _emit_all(events: list[dict]) -> None:
     for event in events:
-        _emit(event)
+        emit(event)
 
 
 def _install(handler: Callable) -> dict:
@@ -274,9 +252,9 @@ def receiver_main(argv: list[str]) -> int:
         return int(exc.code or 0)
     try:
         if getattr(args, "duration", None) is not None and not args.duration > 0:
-            raise _Usage(f"--duration must be a positive number of seconds, got {args.duration}")
+            raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
         return args.func(args)
-    except _Usage as exc:
+    except UsageError as exc:
         print(f"hotcast receiver {args.command}: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
