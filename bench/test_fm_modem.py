@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from scipy import signal, special
 
-from modem.fm import FmSubcarrierConfig, SubcarrierDemodulator, SubcarrierModulator
+from modem.fm import SubcarrierDemodulator, SubcarrierModulator
+from modem.fm_config import FmSubcarrierConfig
 
 CFG = FmSubcarrierConfig()
 SECONDS = 10.0

@@ -28,6 +28,8 @@ VERSION = 1
 ROLE_CENTER = 1
 ROLE_TERMINAL = 2
 ROLE_NAMES = {ROLE_CENTER: "center", ROLE_TERMINAL: "terminal"}
+# SHA-256 truncated to 64 bits: catches a damaged or truncated file (a typo-level check, not
+# authentication: key files are protected by where they are kept).
 CHECK_BYTES = 8
 _PREFIX = struct.Struct(">4sBB")
 

@@ -20,11 +20,12 @@ from Crypto.Signature import eddsa
 
 from crypto.errors import DecryptError, KeyUnwrapError, SignatureError
 
-AES_KEY_BYTES = 32
+AES_KEY_BYTES = 32  # AES-256
 WRAP_OVERHEAD_BYTES = 8  # RFC 3394 section 2.2.1: one 64-bit integrity register
 WRAPPED_KEY_BYTES = AES_KEY_BYTES + WRAP_OVERHEAD_BYTES  # 40
-GCM_NONCE_BYTES = 12
-GCM_TAG_BYTES = 16
+GCM_NONCE_BYTES = 12  # 96 bits, the length NIST SP 800-38D section 8.2 recommends
+GCM_TAG_BYTES = 16  # the full 128-bit tag, no truncation
+# RFC 8032 section 5.1: a 32-byte private seed and public key, a 64-byte signature (R || S).
 ED25519_SEED_BYTES = 32
 ED25519_PUBLIC_BYTES = 32
 ED25519_SIGNATURE_BYTES = 64

@@ -6,7 +6,7 @@ Pure functions and values over bytes and numpy arrays; no I/O. Imports nothing o
 from .carousel import CarouselScheduler, segment
 from .crc import crc32c, crc32c_rows
 from .errors import FrameError, FramingError, ListCodecError, ReassemblyError
-from .frames import Block, Frame, FrameConfig, FrameHeader, bundle_digest, check_header
+from .frameformat import Block, Frame, FrameConfig, FrameHeader, bundle_digest, check_header
 from .framesync import FrameSync, FrameStats
 from .hotlist import HotList, ListDelta, Reason, Universe, diff, month_code, month_of, patch
 from .listcodec import bound_bits, decode_delta, decode_list, encode_delta, encode_list

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import raptorq
 
-from framing.frames import Block, FrameConfig, FrameHeader, bundle_digest
+from framing.frameformat import Block, FrameConfig, FrameHeader, bundle_digest
 
 
 def segment(bundle: bytes, stream: int, seq: int, cfg: FrameConfig) -> list[Block]:

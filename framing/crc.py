@@ -29,6 +29,8 @@ try:  # optional fast path: the `crc32c` PyPI package (SSE4.2 / ARMv8 CRC instru
 except ImportError:  # pragma: no cover - depends on the environment
     _hw_crc32c = None
 
+# Castagnoli's polynomial 0x1EDC6F41 bit-reversed, with init and final XOR all ones
+# (RFC 3720 appendix B.4, the CRC-32C of iSCSI and ext4).
 POLY_REFLECTED = 0x82F63B78
 CHECK_VALUE = 0xE3069283  # CRC-32C of b"123456789"
 _INIT = 0xFFFFFFFF

@@ -34,15 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from framing.errors import FrameError
-from framing.frames import (
-    SYNC_BITS,
-    Block,
-    Frame,
-    FrameConfig,
-    FrameDecoder,
-    PayloadStatus,
-    check_header,
-)
+from framing.frameformat import SYNC_BITS, Block, Frame, FrameConfig, check_header
+from framing.frames import FrameDecoder, PayloadStatus
 
 _SYNC_PM = (2.0 * SYNC_BITS - 1.0).astype(np.float32)
 

@@ -34,7 +34,7 @@ __all__ = [
     "patch",
 ]
 
-_EPOCH_YEAR = 2000
+_EPOCH_YEAR = 2000  # month code 1 is January 2000; uint16 codes then reach the year 7461
 _MAX_MONTH_CODE = 0xFFFF  # uint16
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from framing.frames import FrameConfig
+from framing.frameformat import FrameConfig
 
 PROFILES = MappingProxyType({
     "fm": FrameConfig(

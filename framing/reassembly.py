@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import raptorq
 
-from framing.frames import Block, Frame, FrameHeader, bundle_digest
+from framing.frameformat import Block, Frame, FrameHeader, bundle_digest
 
 
 @dataclass(frozen=True)

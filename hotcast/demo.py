@@ -43,7 +43,7 @@ from receiver.terminal import PAID, REFUSED, PosTerminal, PurseTerminal
 OPERATOR = "demo"
 ISSUER_LO = 4929_0000_0000_0000  # one issuer's range of 10 000 000 card numbers
 UNIVERSE_SIZE = 10_000_000
-IQ_RATE_HZ = 1_200_000
+IQ_RATE_HZ = 1_200_000  # CONTRACT's default I/Q rate for `center render`
 MPX_RATE_HZ = 240_000  # 1.2 MHz / 5
 # Reasons drawn at random with these weights (a plausible mix; entropy 1.37 bit per entry).
 REASON_WEIGHTS = {Reason.STOLEN: 0.60, Reason.LOST: 0.30, Reason.FRAUD: 0.07, Reason.OTHER: 0.03}

@@ -1,7 +1,8 @@
 """modem: bits <-> samples, one module per profile; numpy/scipy only, no I/O."""
 
 from .errors import ModemError, SampleFormatError, SampleRateError
-from .fm import DemodStats, FmSubcarrierConfig, SubcarrierDemodulator, SubcarrierModulator
+from .fm import SubcarrierDemodulator, SubcarrierModulator
+from .fm_config import DemodStats, FmSubcarrierConfig
 from .profiles import PROFILES
 
 __all__ = [

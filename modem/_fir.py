@@ -1,8 +1,9 @@
-"""Linear-phase FIR design, a direct decimating FIR and an NCO for the FM I/Q front end.
+"""A direct decimating FIR, filter noise gains and an NCO for the FM I/Q front end (its filters
+are designed by ``dsp.lowpass_taps``).
 
-Invariants: designed filters are odd-length and symmetric (Kaiser-window firwin), unit DC
-gain, float32; ``decimate`` computes only the kept outputs, y[k] = sum_j h[j] ext[D k + L-1-j]
-for k < M, which is what ``oaconvolve(ext, h, 'valid')[::D][:M]`` gives, at about 1/D of its work.
+Invariants: ``decimate`` takes odd-length symmetric taps and computes only the kept outputs,
+y[k] = sum_j h[j] ext[D k + L-1-j] for k < M, which is what ``oaconvolve(ext, h, 'valid')[::D][:M]``
+gives, at about 1/D of its work.
 """
 
 from __future__ import annotations
@@ -12,16 +13,6 @@ from scipy import signal
 
 # Above this many taps the FFT (oaconvolve) beats L/2 strided multiply-adds per output.
 _DIRECT_MAX_TAPS = 96
-
-
-def design_lowpass(rate_hz: float, pass_hz: float, stop_hz: float, atten_db: float) -> np.ndarray:
-    """Kaiser lowpass, -6 dB at (pass + stop) / 2; length from kaiserord, forced odd."""
-    if not 0 < pass_hz < stop_hz <= rate_hz / 2:
-        raise ValueError(f"need 0 < pass_hz < stop_hz <= rate/2, got {pass_hz}, {stop_hz}, {rate_hz}")
-    numtaps, beta = signal.kaiserord(atten_db, (stop_hz - pass_hz) / (rate_hz / 2))
-    numtaps |= 1  # odd: integer group delay, symmetric about the centre tap
-    taps = signal.firwin(numtaps, (pass_hz + stop_hz) / 2, window=("kaiser", beta), fs=rate_hz)
-    return taps.astype(np.float32)
 
 
 def decimate(ext: np.ndarray, taps: np.ndarray, factor: int, n_out: int) -> np.ndarray:

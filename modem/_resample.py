@@ -96,20 +96,45 @@ class RationalResampler:
         return out
 
 
-class ArbitraryResampler:
-    """Streaming resampler for any ratio (e.g. 1 + 37.5e-6): polyphase bank of ``phases``
-    branches with linear interpolation between neighbouring branches.
+@dataclass(frozen=True)
+class ArbitraryResamplerConfig:
+    """Output rate = input rate * ``ratio`` (any float in [0.5, 2], e.g. 1 + 37.5e-6).
 
-    Output m sits at input time m / ratio (float64 from the integer m, so chunking cannot
-    change it), delayed by (taps_per_phase - 1) / 2 input samples. With 512 branches the
-    interpolation error is below -90 dB for signals under 0.45 of the rate.
+    ``phases`` branches of ``taps_per_phase`` taps; ``cutoff_fraction`` and ``stopband_db`` as
+    in ``ResamplerConfig``. With 512 branches the interpolation error is below -90 dB for
+    signals under 0.45 of the rate.
     """
 
-    def __init__(self, ratio: float, taps_per_phase: int = 48, phases: int = 512,
-                 cutoff_fraction: float = 0.92, stopband_db: float = 70.0,
-                 complex_samples: bool = False) -> None:
-        if not 0.5 <= ratio <= 2.0:
-            raise ValueError(f"ratio must be in [0.5, 2], got {ratio}")
+    ratio: float
+    taps_per_phase: int = 48
+    phases: int = 512
+    cutoff_fraction: float = 0.92
+    stopband_db: float = 70.0
+    complex_samples: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.ratio <= 2.0:
+            raise ValueError(f"ratio must be in [0.5, 2], got {self.ratio}")
+        if self.taps_per_phase < 2:
+            raise ValueError(f"taps_per_phase must be >= 2, got {self.taps_per_phase}")
+        if self.phases < 1:
+            raise ValueError(f"phases must be >= 1, got {self.phases}")
+        if not 0.0 < self.cutoff_fraction <= 1.0:
+            raise ValueError(f"cutoff_fraction must be in (0, 1], got {self.cutoff_fraction}")
+
+
+class ArbitraryResampler:
+    """Streaming resampler for any ratio: polyphase bank of ``phases`` branches with linear
+    interpolation between neighbouring branches; ``process(block) -> block``.
+
+    Output m sits at input time m / ratio (float64 from the integer m, so chunking cannot
+    change it), delayed by (taps_per_phase - 1) / 2 input samples.
+    """
+
+    def __init__(self, config: ArbitraryResamplerConfig) -> None:
+        self.config = config
+        ratio, taps_per_phase, phases = config.ratio, config.taps_per_phase, config.phases
+        cutoff_fraction, stopband_db = config.cutoff_fraction, config.stopband_db
         self.ratio = ratio
         self._taps = taps_per_phase
         beta = signal.kaiser_beta(stopband_db)
@@ -122,7 +147,7 @@ class ArbitraryResampler:
         idx = np.arange(phases + 1)[:, None] + phases * np.arange(taps_per_phase)[None, :]
         self._bank = proto[idx][:, ::-1].astype(np.float32).copy()
         self._phases = phases
-        self._dtype = np.complex64 if complex_samples else np.float32
+        self._dtype = np.complex64 if config.complex_samples else np.float32
         self.reset()
 
     def reset(self) -> None:
@@ -131,7 +156,7 @@ class ArbitraryResampler:
         self._next_out = 0
 
     def __repr__(self) -> str:
-        return f"ArbitraryResampler(ratio={self.ratio!r}, taps_per_phase={self._taps})"
+        return f"ArbitraryResampler({self.config!r})"
 
     def process(self, block: np.ndarray) -> np.ndarray:
         taps = self._taps

@@ -29,8 +29,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from modem._resample import ArbitraryResampler
-from modem.fmiq import CNR_REFERENCE_BANDWIDTH_HZ, DEVIATION_HZ
+from modem._resample import ArbitraryResampler, ArbitraryResamplerConfig
+from modem.fmiq_config import CNR_REFERENCE_BANDWIDTH_HZ, DEVIATION_HZ
 
 
 def noise_std_for_ebn0(
@@ -127,8 +127,8 @@ class ChannelConfig:
 def _ppm_resampler(ppm: float, taps: int, complex_samples: bool) -> ArbitraryResampler:
     # A receiver clock fast by ppm takes (1 + ppm 1e-6) samples per transmitted sample.
     # Transition ~ (70 - 8) / (14.36 taps) of fs (see ResamplerConfig): 0.09 fs for 48 taps.
-    return ArbitraryResampler(1 + ppm * 1e-6, taps_per_phase=taps,
-                              complex_samples=complex_samples)
+    return ArbitraryResampler(ArbitraryResamplerConfig(1 + ppm * 1e-6, taps_per_phase=taps,
+                                                       complex_samples=complex_samples))
 
 
 class ChannelSimulator:

@@ -54,10 +54,15 @@ def windowed_rrc(t_symbols: np.ndarray, rolloff: float, span_symbols: int) -> np
 
 
 def lowpass_taps(sample_rate_hz: float, pass_hz: float, stop_hz: float, atten_db: float) -> np.ndarray:
-    """Kaiser-window low-pass FIR, unit DC gain, float64, odd length.
+    """Kaiser-window low-pass FIR, unit DC gain, float64, odd length (integer group delay,
+    symmetric about the centre tap), -6 dB at (pass + stop) / 2.
 
-    Length from Kaiser's formula N = (A - 7.95) / (2.285 * 2 pi * transition / fs) + 1.
+    Length from Kaiser's formula N = (A - 7.95) / (2.285 * 2 pi * transition / fs) + 1 (what
+    ``scipy.signal.kaiserord`` computes). ValueError unless 0 < pass < stop <= rate / 2.
     """
+    if not 0 < pass_hz < stop_hz <= sample_rate_hz / 2:
+        raise ValueError(f"need 0 < pass_hz < stop_hz <= sample_rate_hz / 2, got {pass_hz}, "
+                         f"{stop_hz}, {sample_rate_hz}")
     transition = (stop_hz - pass_hz) / sample_rate_hz
     n = int(np.ceil((atten_db - 7.95) / (2.285 * 2 * np.pi * transition))) + 1
     n |= 1
@@ -77,6 +82,7 @@ class MixDecimator:
     """
 
     def __init__(self, taps: np.ndarray, factor: int, carrier_cycles_per_sample: float):
+        self._params = (len(taps), factor, carrier_cycles_per_sample)
         self.factor = factor
         self._w = 2 * np.pi * carrier_cycles_per_sample
         phases = -(len(taps) // -factor)  # ceil(len / factor) taps per polyphase branch
@@ -92,6 +98,10 @@ class MixDecimator:
         self._step = (carrier_cycles_per_sample * factor) % 1.0
         self._nco = np.zeros(0, dtype=np.complex128)  # e^{-j 2 pi step m}, built per block size
         self.reset()
+
+    def __repr__(self) -> str:
+        return ("MixDecimator(taps=<{} taps>, factor={!r}, carrier_cycles_per_sample={!r})"
+                .format(*self._params))
 
     def reset(self) -> None:
         self._hist = np.zeros((self._phases - 1) * self.factor)
@@ -125,6 +135,9 @@ class BlockFir:
         self._taps = np.asarray(taps, dtype=np.float64)
         self.reset()
 
+    def __repr__(self) -> str:
+        return f"BlockFir(taps=<{len(self._taps)} taps>)"
+
     def reset(self) -> None:
         self._hist = np.zeros(len(self._taps) - 1, dtype=np.complex128)
 
@@ -147,6 +160,9 @@ class RunningSum:
         self._dtype = dtype
         self.reset()
 
+    def __repr__(self) -> str:
+        return f"RunningSum(width={self.width!r}, dtype={np.dtype(self._dtype).name})"
+
     def reset(self) -> None:
         self._tail = np.zeros(self.width - 1, dtype=self._dtype)
 
@@ -164,6 +180,9 @@ class DelayLine:
         self.delay = delay
         self._dtype = dtype
         self.reset()
+
+    def __repr__(self) -> str:
+        return f"DelayLine(delay={self.delay!r}, dtype={np.dtype(self._dtype).name})"
 
     def reset(self) -> None:
         self._hist = np.zeros(self.delay, dtype=self._dtype)

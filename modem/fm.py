@@ -23,6 +23,8 @@ Receiver chain per internal block: mix down + low-pass + decimate to 4-5 samples
 differential decoding. Any MPX rate from just above 2 x 88.8 kHz upward is accepted; the
 decimated rate need not be a multiple of the symbol rate (timing interpolates).
 
+The configuration and the stats are ``fm_config.py``.
+
 Invariants: the demodulator cuts its input into fixed internal blocks and carries all state, so
 its output bits depend only on the concatenated input, never on the chunking; memory is
 constant. The modulator's sample n is computed from integer n alone, so it is chunk-invariant
@@ -32,92 +34,21 @@ too. No I/O, no clock.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
 from .dsp import BlockFir, MixDecimator, lowpass_taps, windowed_rrc
+from .fm_config import DemodStats, FmSubcarrierConfig
 from .fm_sync import CarrierRecovery, TimingRecovery
 from .shaper import PulseShaper
+
+__all__ = ["DemodStats", "FmSubcarrierConfig", "SubcarrierDemodulator", "SubcarrierModulator"]
 
 # Differential dibit code: the phase step Delta (in quarter turns) of each symbol carries two
 # bits, Gray coded so that a one-quadrant error costs one bit: 00->0, 01->1, 11->2, 10->3.
 DIBIT_TO_STEP = np.array([0, 1, 3, 2], dtype=np.int64)  # index b0*2 + b1
 STEP_TO_BITS = np.array([[0, 0], [0, 1], [1, 1], [1, 0]], dtype=np.uint8)
-
-
-@dataclass(frozen=True)
-class FmSubcarrierConfig:
-    """Parameters of the `fm` subcarrier. Rates in Hz / baud, injection as a fraction of 75 kHz."""
-
-    sample_rate_hz: float = 228_000.0
-    carrier_hz: float = 76_000.0
-    symbol_rate_baud: float = 19_000.0
-    rolloff: float = 0.35
-    injection: float = 0.10
-    pulse_span_symbols: int = 12  # each side of the pulse peak
-    timing_window_symbols: int = 128
-    carrier_window_symbols: int = 64
-    block_samples_out: int = 8192  # internal block, in decimated (4-5 per symbol) samples
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.rolloff <= 1.0:
-            raise ValueError(f"rolloff must be in (0, 1], got {self.rolloff}")
-        if not self.symbol_rate_baud > 0:
-            raise ValueError(f"symbol_rate_baud must be > 0, got {self.symbol_rate_baud}")
-        if not self.carrier_hz > self.bandwidth_hz / 2:
-            raise ValueError(f"carrier_hz {self.carrier_hz} is below half the bandwidth {self.bandwidth_hz}")
-        top_hz = self.carrier_hz + self.bandwidth_hz / 2
-        if not 2 * top_hz < self.sample_rate_hz <= 20_000_000:
-            raise ValueError(
-                f"sample_rate_hz {self.sample_rate_hz} cannot carry the subcarrier up to {top_hz:.0f} Hz: "
-                f"it must exceed {2 * top_hz:.0f} Hz (and be at most 20 MHz)"
-            )
-        if not 0.0 < self.injection <= 1.0:
-            raise ValueError(f"injection must be in (0, 1], got {self.injection}")
-        if self.pulse_span_symbols < 2:
-            raise ValueError(f"pulse_span_symbols must be >= 2, got {self.pulse_span_symbols}")
-        if self.timing_window_symbols < 8:
-            raise ValueError(f"timing_window_symbols must be >= 8, got {self.timing_window_symbols}")
-        if self.carrier_window_symbols < 4:
-            raise ValueError(f"carrier_window_symbols must be >= 4, got {self.carrier_window_symbols}")
-        if self.block_samples_out < 256:
-            raise ValueError(f"block_samples_out must be >= 256, got {self.block_samples_out}")
-
-    @property
-    def bandwidth_hz(self) -> float:
-        """Occupied bandwidth, symbol rate x (1 + rolloff)."""
-        return self.symbol_rate_baud * (1 + self.rolloff)
-
-    @property
-    def bits_per_second(self) -> float:
-        """Raw channel bit rate, 2 bit/symbol."""
-        return 2 * self.symbol_rate_baud
-
-    @property
-    def decimation(self) -> int:
-        """Receiver decimation: the largest D leaving >= 4 samples per symbol (3 at 228 kHz)."""
-        return max(1, int(self.sample_rate_hz // (4 * self.symbol_rate_baud)))
-
-
-@dataclass(frozen=True)
-class DemodStats:
-    """Signal quality over the last internal block, and running counts.
-
-    snr_db: Es/N0 at the decisions (dB), estimated from the spread of |I| and |Q|;
-    level: subcarrier injection seen at the input (same units as config.injection);
-    carrier_offset_hz: subcarrier frequency error; clock_offset_ppm: symbol-rate error as seen
-    in our samples (a sender clock 100 ppm fast, or our sample clock 100 ppm slow, gives about
-    +100 and a carrier offset of +7.6 Hz); symbols, bits: totals since construction / reset.
-    """
-
-    snr_db: float = float("nan")
-    level: float = 0.0
-    carrier_offset_hz: float = 0.0
-    clock_offset_ppm: float = 0.0
-    symbols: int = 0
-    bits: int = 0
 
 
 # The receive filter needs less span than the transmit mask: +-8 symbols keeps its truncation

@@ -40,6 +40,7 @@ class TimingRecovery:
     """Matched-filter samples (complex, ``samples_per_symbol`` >= 3) -> symbol-spaced samples."""
 
     def __init__(self, samples_per_symbol: float, window_symbols: int):
+        self._params = (samples_per_symbol, window_symbols)
         self._fr = 1.0 / samples_per_symbol  # reference phase step, symbols per sample
         width = int(round(window_symbols * samples_per_symbol))
         self._delay = width // 2
@@ -65,6 +66,9 @@ class TimingRecovery:
         self._ref = np.zeros(0, dtype=np.complex128)  # e^{-j 2 pi fr m}, built per block size
         self._ydelay = DelayLine(self._delay)
         self.reset()
+
+    def __repr__(self) -> str:
+        return f"TimingRecovery(samples_per_symbol={self._params[0]!r}, window_symbols={self._params[1]!r})"
 
     def reset(self) -> None:
         self._sum.reset()
@@ -148,9 +152,13 @@ class CarrierRecovery:
     """Symbols (complex) -> de-rotated symbols near e^{j(pi/4 + k pi/2)}, delayed by window/2."""
 
     def __init__(self, window_symbols: int):
+        self._window_symbols = window_symbols
         self._sum = RunningSum(window_symbols)
         self._delay = DelayLine(window_symbols // 2)
         self.reset()
+
+    def __repr__(self) -> str:
+        return f"CarrierRecovery(window_symbols={self._window_symbols!r})"
 
     def reset(self) -> None:
         self._sum.reset()

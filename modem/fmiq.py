@@ -17,6 +17,7 @@ Receive chain (``FmIqDemodulator``), all blockwise, no per-sample loops:
   ±50 kHz tuner error costs no data.
 - Stats: level from the input power; CNR from what the channel filter removes (the noise
   outside the channel, white noise assumed) against what it keeps.
+- Rates, the decimation plan, the configs and the stats are ``fmiq_config.py``.
 - Invariant: the input is cut into internal frames of fixed length (a multiple of d1 d2) and
   every piece of state (NCO phase and frequency, FIR tails, last I/Q sample) advances only at
   frame ends, so the output is bit-identical whatever the chunking of the input; output lags the
@@ -26,74 +27,43 @@ Receive chain (``FmIqDemodulator``), all blockwise, no per-sample loops:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-from modem._fir import decimate, design_lowpass, noise_gains, phasor
+from modem._fir import decimate, noise_gains, phasor
 from modem._resample import RationalResampler, ResamplerConfig
-from modem.errors import SampleRateError
+from modem.dsp import lowpass_taps
+from modem.fmiq_config import (
+    CNR_REFERENCE_BANDWIDTH_HZ,
+    DEVIATION_HZ,
+    MAX_IQ_RATE_HZ,
+    MIN_IQ_RATE_HZ,
+    FmIqDemodulatorConfig,
+    FmIqModulatorConfig,
+    FmIqStats,
+    plan_decimation,
+)
 
-MIN_IQ_RATE_HZ = 240_000
-MAX_IQ_RATE_HZ = 2_400_000
-DEVIATION_HZ = 75_000.0  # 1.0 MPX = 75 kHz peak deviation (ITU-R BS.450)
-# CNR is stated in this noise bandwidth, whatever the I/Q rate: about one FM channel.
-CNR_REFERENCE_BANDWIDTH_HZ = 200_000.0
-# Discriminator output runs at >= 480 kHz so the ±160 kHz channel plus its skirts fits in it.
-_MIN_DISCRIMINATOR_RATE_HZ = 480_000
-_MPX_RATE_RANGE_HZ = (200_000, 300_000)
+__all__ = [
+    "CNR_REFERENCE_BANDWIDTH_HZ",
+    "DEVIATION_HZ",
+    "MAX_IQ_RATE_HZ",
+    "MIN_IQ_RATE_HZ",
+    "FmIqDemodulator",
+    "FmIqDemodulatorConfig",
+    "FmIqModulator",
+    "FmIqModulatorConfig",
+    "FmIqStats",
+    "plan_decimation",
+]
+
+
 _FRAME_SAMPLES = 65_536  # ~55 ms at 1.2 MHz; rounded up to a multiple of d1 d2
-_CNR_CAP_DB = 99.0
+_CNR_CAP_DB = 99.0  # reported CNR is clipped to +-99 dB, a bound for display and JSON
 # After a frame whose residual offset exceeds this, the next frame is re-acquired. Bass biases
 # one frame's mean by at most ~0.1 x 0.4 x 75 kHz = 3 kHz, well under it.
 _REACQUIRE_HZ = 10_000.0
-
-
-def _check_iq_rate(rate_hz: int, field: str) -> None:
-    if not MIN_IQ_RATE_HZ <= rate_hz <= MAX_IQ_RATE_HZ:
-        raise SampleRateError(
-            f"{field}={rate_hz} Hz: FM I/Q needs {MIN_IQ_RATE_HZ}..{MAX_IQ_RATE_HZ} Hz"
-        )
-
-
-def plan_decimation(iq_rate_hz: int) -> tuple[int, int]:
-    """(d1, d2): I/Q decimation before the discriminator and MPX decimation after it.
-
-    Picks the largest d1 (cheapest discriminator) leaving >= 480 kHz, then the MPX rate in
-    200-300 kHz nearest 250 kHz (ties to the higher rate), e.g. 1.2 MHz -> (2, 2) -> 300 kHz,
-    2.4 MHz -> (5, 2) -> 240 kHz, 2.048 MHz -> (4, 2) -> 256 kHz, 240 kHz -> (1, 1).
-    """
-    _check_iq_rate(iq_rate_hz, "iq_rate_hz")
-    lo, hi = _MPX_RATE_RANGE_HZ
-    best: tuple[tuple[int, float, float], tuple[int, int]] | None = None
-    for d1 in range(1, max(1, iq_rate_hz // _MIN_DISCRIMINATOR_RATE_HZ) + 1):
-        for d2 in range(1, 64):
-            out = iq_rate_hz / (d1 * d2)
-            if lo <= out <= hi:
-                key = (d1, -abs(out - 250_000), out)
-                if best is None or key > best[0]:
-                    best = (key, (d1, d2))
-    return best[1] if best else (1, 1)  # 300-400 kHz: no integer split, keep the input rate
-
-
-@dataclass(frozen=True)
-class FmIqModulatorConfig:
-    mpx_rate_hz: int = 228_000
-    iq_rate_hz: int = 1_200_000
-    deviation_hz: float = DEVIATION_HZ
-
-    def __post_init__(self) -> None:
-        _check_iq_rate(self.iq_rate_hz, "iq_rate_hz")
-        if not 100_000 <= self.mpx_rate_hz <= self.iq_rate_hz:
-            raise SampleRateError(f"mpx_rate_hz={self.mpx_rate_hz} must be in 100 kHz..iq_rate_hz")
-        if Fraction(self.iq_rate_hz, self.mpx_rate_hz).numerator > 4096:
-            raise ValueError(
-                f"iq_rate_hz/mpx_rate_hz = {self.iq_rate_hz}/{self.mpx_rate_hz} needs more than "
-                "4096 polyphase branches; pick rates with a simpler ratio"
-            )
-        if self.deviation_hz <= 0:
-            raise ValueError(f"deviation_hz must be > 0, got {self.deviation_hz}")
 
 
 class FmIqModulator:
@@ -139,43 +109,6 @@ class FmIqModulator:
         return out
 
 
-@dataclass(frozen=True)
-class FmIqDemodulatorConfig:
-    iq_rate_hz: int = 1_200_000
-    deviation_hz: float = DEVIATION_HZ
-    channel_passband_hz: float = 160_000.0
-    channel_stopband_hz: float = 300_000.0
-    mpx_passband_hz: float = 100_000.0
-    offset_time_constant_s: float = 0.5
-    max_offset_hz: float = 120_000.0
-    filter_stopband_db: float = 60.0
-
-    def __post_init__(self) -> None:
-        _check_iq_rate(self.iq_rate_hz, "iq_rate_hz")
-        if not 0 < self.channel_passband_hz < self.channel_stopband_hz:
-            raise ValueError("channel_passband_hz must be > 0 and < channel_stopband_hz")
-        for name in ("deviation_hz", "mpx_passband_hz", "offset_time_constant_s", "max_offset_hz"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-
-
-@dataclass(frozen=True)
-class FmIqStats:
-    """What the front end measured, smoothed over ``offset_time_constant_s``.
-
-    freq_offset_hz: tracked carrier offset (tuner error), positive = signal above 0 Hz.
-    level_dbfs: mean input power, 0 dB = full-scale unit-amplitude I/Q.
-    cnr_db: carrier to noise in CNR_REFERENCE_BANDWIDTH_HZ, from the power the channel filter
-    removes (white noise assumed); nan when the rate leaves no out-of-channel band, capped at 99.
-    """
-
-    freq_offset_hz: float
-    level_dbfs: float
-    cnr_db: float
-    frames: int
-    samples_in: int
-
-
 class FmIqDemodulator:
     """Complex64 I/Q at ``iq_rate_hz`` -> float32 MPX at ``mpx_rate_hz`` (1.0 = 75 kHz)."""
 
@@ -191,16 +124,16 @@ class FmIqDemodulator:
         self._alpha = min(1.0, frame_s / config.offset_time_constant_s)
         if self._d1 > 1:
             stop = min(config.channel_stopband_hz, self._disc_rate_hz - config.channel_passband_hz)
-            self._chan = design_lowpass(fs, config.channel_passband_hz, stop,
-                                        config.filter_stopband_db)
+            self._chan = lowpass_taps(fs, config.channel_passband_hz, stop,
+                                      config.filter_stopband_db).astype(np.float32)
             self._noise_gain, self._outside_gain = noise_gains(self._chan)
         else:
             self._chan = None
             self._noise_gain = self._outside_gain = 1.0
         if self._d2 > 1:
             passband = min(config.mpx_passband_hz, 0.42 * self.mpx_rate_hz)
-            self._mpxf = design_lowpass(self._disc_rate_hz, passband,
-                                        self.mpx_rate_hz - passband, config.filter_stopband_db)
+            self._mpxf = lowpass_taps(self._disc_rate_hz, passband, self.mpx_rate_hz - passband,
+                                      config.filter_stopband_db).astype(np.float32)
         else:
             self._mpxf = None
         # The discriminator gives rad/sample at the discriminator rate; 1.0 MPX = deviation_hz.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from .fm import FmSubcarrierConfig
+from .fm_config import FmSubcarrierConfig
 
 # fm: 38 000 bit/s raw = 19 000 baud x 2 bit/symbol DQPSK on a 76 kHz subcarrier, 10 % injection.
 PROFILES = MappingProxyType(

@@ -35,6 +35,7 @@ class PulseShaper:
     """Symbols (complex128) -> baseband samples (complex128) at ``sample_rate_hz``."""
 
     def __init__(self, symbol_rate_baud: float, sample_rate_hz: float, rolloff: float, span_symbols: int):
+        self._params = (symbol_rate_baud, sample_rate_hz, rolloff, span_symbols)
         ratio = Fraction(symbol_rate_baud / sample_rate_hz).limit_denominator(10**6)
         self._a, self._b = ratio.numerator, ratio.denominator  # symbols per sample
         self._span = span_symbols
@@ -49,6 +50,10 @@ class PulseShaper:
         energy = np.sum(fine * fine) / 4096  # integral of p^2 over symbol periods
         self._table = table / np.sqrt(energy)
         self.reset()
+
+    def __repr__(self) -> str:
+        return ("PulseShaper(symbol_rate_baud={!r}, sample_rate_hz={!r}, rolloff={!r}, span_symbols={!r})"
+                .format(*self._params))
 
     def reset(self) -> None:
         self._symbols = np.zeros(2 * self._span, dtype=np.complex128)  # zeros before the start

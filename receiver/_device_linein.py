@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from receiver._device_base import Source, SourceConfigError, SourceError
+from receiver._device_base import Source
+from receiver.errors import SourceConfigError, SourceError
 
 __all__ = ["LineInConfig", "LineInSource", "open_input_stream"]
 

@@ -21,9 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from receiver._device_base import (
-    DEFAULT_CHUNK_BYTES, ReaderThread, Source, SourceConfigError, SourceError,
-)
+from receiver._device_base import DEFAULT_CHUNK_BYTES, ReaderThread, Source
+from receiver.errors import SourceConfigError, SourceError
 
 __all__ = ["RTL_RATE_RANGES_HZ", "RtlSdrConfig", "RtlSdrSource", "open_rtlsdr"]
 

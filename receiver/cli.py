@@ -25,10 +25,10 @@ from collections.abc import Callable
 from crypto import MAX_BUNDLE_BYTES, BundleError, KeyFileError, TerminalKeys
 
 from .card import parse_card_id
-from .cli_common import DEFAULT_HOME, UsageError, emit, home_path, now_s, open_store
+from .cli_common import DEFAULT_HOME, emit, home_path, now_s, open_store
 from .cli_receiver import receiver_main
 from .checks import check_card
-from .errors import BundleRefusedError, CardIdError, StoreError
+from .errors import BundleRefusedError, CardIdError, StoreError, UsageError
 from .store import TerminalStore
 
 def _read_input(name: str, what: str, limit_bytes: int = MAX_BUNDLE_BYTES) -> bytes:

@@ -1,5 +1,5 @@
 """What the terminal's two command groups (``terminal`` in ``cli.py``, ``receiver`` in
-``cli_receiver.py``) share: the usage error, JSON-lines output, the home, the clock, the store.
+``cli_receiver.py``) share: JSON-lines output, the home, the clock, the store.
 
 These are the only places in ``receiver`` that read the environment and the clock.
 """
@@ -12,17 +12,13 @@ import os
 import time
 from pathlib import Path
 
-from .errors import StoreError
+from .errors import StoreError, UsageError
 from .store import TerminalStore
 
 DEFAULT_HOME = "./hotcast-home"
 # Latest clock value accepted from $HOTCAST_NOW: 9999-12-31T23:59:59Z. Far below 2**63, so a
 # validity time added to it still fits the u64 header fields and SQLite's signed integers.
 MAX_NOW_S = 253_402_300_799
-
-
-class UsageError(Exception):
-    """Bad usage or unusable input: exit 2, message on stderr, nothing changed."""
 
 
 def emit(obj: dict) -> None:

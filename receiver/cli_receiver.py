@@ -26,12 +26,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .cli_common import DEFAULT_HOME, UsageError, emit, now_s, open_store
+from .cli_common import DEFAULT_HOME, emit, now_s, open_store
+from .errors import SourceConfigError, SourceError, UsageError
 from .merge import BundleMerger
-from .pipeline import PipelineConfig, ReceivePipeline, receive_profiles
+from .pipeline import PipelineConfig, ReceivePipeline
+from .pipeline_config import receive_profiles
 from .sources import (
-    LineInConfig, LineInSource, RtlSdrConfig, RtlSdrSource, Source, SourceConfigError,
-    SourceError, TeeRaw, open_source,
+    LineInConfig, LineInSource, RtlSdrConfig, RtlSdrSource, Source, TeeRaw, open_source,
 )
 from .store import TerminalStore
 
@@ -41,7 +42,7 @@ __all__ = ["DEVICE_FACTORIES", "receiver_main"]
 DEVICE_FACTORIES: dict[str, Callable[..., Any] | None] = {"rtl_sdr": None, "line_in": None}
 # fm needs an MPX rate above 2 x 88.8 kHz: a sound card's 192 kHz is the usual one.
 DEFAULT_LINE_IN_RATE_HZ = {"fm": 192_000}
-DEFAULT_RTL_RATE_HZ = 1_200_000
+DEFAULT_RTL_RATE_HZ = 1_200_000  # CONTRACT's I/Q default; decimates (2, 2) to a 300 kHz MPX
 
 
 class _Interrupted(Exception):

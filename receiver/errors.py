@@ -72,6 +72,11 @@ class CardIdError(ReceiverError, ValueError):
     """Text that is not a card ID (1 to 19 decimal digits, below 2**64); names the value."""
 
 
+class UsageError(ReceiverError):
+    """Bad command-line usage or unusable input: the CLI exits 2 with the message on stderr,
+    nothing changed."""
+
+
 class SourceError(ReceiverError):
     """Input samples cannot be had: a missing or unreadable file, a format or rate that
     cannot be worked out, a WAV hotcast cannot read, a device that fails. The message

@@ -10,6 +10,8 @@ Chain for profile ``fm`` (each stage streams, keeps its own state and is chunk-i
 ``bundle_applied`` / ``bundle_rejected`` / ``bundle_unchanged`` against a terminal store, so
 this core never touches a store, a file or the clock.
 
+The chain's configuration and the table of receivable profiles are ``pipeline_config.py``.
+
 Invariants:
 - Chunk invariance: input is cut into internal blocks of a fixed number of samples
   (``block_s`` of signal) and every event is made at a block end from state that depends
@@ -27,22 +29,18 @@ Invariants:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from framing import FrameSync, Reassembler, ReassemblyConfig, frame_config
-from framing.profiles import PROFILES as FRAMING_PROFILES
-from modem import PROFILES as MODEM_PROFILES
+from framing import FrameSync, Reassembler, frame_config
 from modem import FmSubcarrierConfig, SubcarrierDemodulator
 from modem.errors import ModemError
-from modem.fmiq import MAX_IQ_RATE_HZ, MIN_IQ_RATE_HZ, FmIqDemodulator, FmIqDemodulatorConfig
+from modem.fmiq import FmIqDemodulator, FmIqDemodulatorConfig
+
+from .pipeline_config import PipelineConfig, receive_profiles
 
 __all__ = ["PipelineConfig", "ReceivePipeline", "receive_profiles"]
 
-# Profiles with a receive chain here; the others (audio, ir) are named by CONTRACT.md but
-# their modems do not exist yet.
-_RECEIVABLE = ("fm",)
 # A sample whose magnitude (each of I and Q) reaches this is taken as clipped: cu8 / s16
 # full scale is 1.0, and a real MPX at 1.0 is already 100 % deviation.
 _CLIP_LEVEL = 0.999
@@ -55,80 +53,6 @@ _FLAT_STD = 1e-4
 # that never gave one.
 _NO_FRAMES = ("no_frames", "no frame found: no data subcarrier here (wrong station, profile "
                            "or --rate?) or too weak")
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """One receive chain. ``sample_rate_hz`` is the input's rate (I/Q or baseband).
-
-    block_s: internal block of signal (events are made at block ends; 0.1 s = 120 000 I/Q
-    samples at 1.2 MHz, 22 800 MPX samples at 228 kHz). quality_period_s: a ``quality``
-    event per this much signal. reassembly: bounds of the partial-bundle memory.
-    """
-
-    profile: str
-    is_iq: bool
-    sample_rate_hz: float
-    block_s: float = 0.1
-    quality_period_s: float = 10.0
-    reassembly: ReassemblyConfig = ReassemblyConfig()
-
-    def __post_init__(self) -> None:
-        if self.profile not in _RECEIVABLE:
-            known = ", ".join(_RECEIVABLE)
-            raise ValueError(f"profile {self.profile!r} has no receive pipeline (known: {known})")
-        rate = self.sample_rate_hz
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (
-                math.isfinite(rate) and rate > 0):
-            raise ValueError(f"sample_rate_hz must be a positive number of Hz, got {rate!r}")
-        lo, hi = accepted_rates_hz(self.profile, self.is_iq)
-        if not lo <= rate <= hi:
-            what = "I/Q" if self.is_iq else "baseband (MPX)"
-            raise ValueError(
-                f"sample_rate_hz {rate:g} Hz is not a {what} rate profile {self.profile!r} "
-                f"can use: give {lo:g}..{hi:g} Hz"
-            )
-        if not 0.001 <= self.block_s <= 10.0:
-            raise ValueError(f"block_s must be in 0.001..10 s, got {self.block_s}")
-        if not self.quality_period_s >= self.block_s:
-            raise ValueError(f"quality_period_s must be >= block_s, got {self.quality_period_s}")
-
-    @property
-    def block_samples(self) -> int:
-        return max(1, round(self.sample_rate_hz * self.block_s))
-
-
-def accepted_rates_hz(profile: str, is_iq: bool) -> tuple[float, float]:
-    """(lowest, highest) input rate in Hz the profile's receive chain takes."""
-    if is_iq:
-        return float(MIN_IQ_RATE_HZ), float(MAX_IQ_RATE_HZ)
-    modem_cfg = MODEM_PROFILES[profile]
-    # The MPX must hold the subcarrier's top edge below Nyquist (FmSubcarrierConfig checks
-    # 2 * top < rate); 1 Hz above that bound is the first rate it accepts.
-    top_hz = modem_cfg.carrier_hz + modem_cfg.bandwidth_hz / 2
-    return math.floor(2 * top_hz) + 1.0, 20e6
-
-
-def receive_profiles() -> list[dict]:
-    """One description per receivable profile, for ``hotcast receiver profiles``."""
-    out = []
-    for name in _RECEIVABLE:
-        m, f = MODEM_PROFILES[name], FRAMING_PROFILES[name]
-        # Net payload: raw bits x frame efficiency, less the carousel's repair blocks
-        # (N = K (1 + repair_ratio) for large K).
-        net = m.bits_per_second * f.efficiency / (1 + f.repair_ratio)
-        iq_lo, iq_hi = accepted_rates_hz(name, True)
-        mpx_lo, mpx_hi = accepted_rates_hz(name, False)
-        out.append({
-            "name": name,
-            "raw_bit_rate_bps": round(m.bits_per_second),
-            "net_bit_rate_bps": round(net),
-            "iq_rates_hz": [iq_lo, iq_hi],
-            "baseband_rates_hz": [mpx_lo, mpx_hi],
-            "band_hz": [m.carrier_hz - m.bandwidth_hz / 2, m.carrier_hz + m.bandwidth_hz / 2],
-            "formats": ["cu8", "cs8", "cf32", "wav", "s16le", "f32le"],
-        })
-    return out
 
 
 def _num(x: float | None, digits: int = 2) -> float | None:

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from framing.carousel import CarouselScheduler, segment
-from framing.frames import Block, FrameGen, FrameHeader, bundle_digest
+from framing.frameformat import Block, FrameHeader, bundle_digest
+from framing.frames import FrameGen
 from framing.framesync import FrameSync
 from framing.profiles import frame_config
 from framing.reassembly import ReassemblyConfig, Reassembler

@@ -9,17 +9,8 @@ from hypothesis import strategies as st
 
 import framing.frames as frames_mod
 from framing.errors import FrameError
-from framing.frames import (
-    HEADER_BYTES,
-    SYNC_BITS,
-    Block,
-    FrameConfig,
-    FrameDecoder,
-    FrameGen,
-    FrameHeader,
-    PayloadStatus,
-    check_header,
-)
+from framing.frameformat import HEADER_BYTES, SYNC_BITS, Block, FrameConfig, FrameHeader, check_header
+from framing.frames import FrameDecoder, FrameGen, PayloadStatus
 from framing.profiles import PROFILES, frame_config
 
 CFG = frame_config("fm")
@@ -37,7 +28,7 @@ def test_sync_word_sidelobes():
     acf = np.correlate(s, s, mode="full")
     assert s.size == 64
     assert acf[63] == 64
-    assert np.abs(acf[:63]).max() == 5  # peak sidelobe level stated in frames.py
+    assert np.abs(acf[:63]).max() == 5  # peak sidelobe level stated in frameformat.py
 
 
 def test_fm_preset_geometry():
@@ -165,9 +156,6 @@ def test_rs_backend_is_named():
 def test_whitening_breaks_runs_of_zero_bytes():
     """A block of zeros must not go on air as a long run of identical bits (the modem's timing
     recovery needs transitions): after whitening the longest run stays short."""
-    from framing.frames import FrameGen, FrameHeader, Block
-    from framing.profiles import frame_config
-
     cfg = frame_config("fm")
     header = FrameHeader(stream=2, seq=7, digest=bytes(8), block_index=0, k=1, n=3,
                          bundle_bytes=200, block_bytes=cfg.block_bytes)

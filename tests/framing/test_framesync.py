@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from framing.carousel import segment
-from framing.frames import Block, FrameGen
+from framing.frameformat import Block
+from framing.frames import FrameGen
 from framing.framesync import FrameStats, FrameSync
 from framing.profiles import frame_config
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from modem import PROFILES
-from modem.fm import FmSubcarrierConfig, SubcarrierDemodulator, SubcarrierModulator
+from modem.fm import SubcarrierDemodulator, SubcarrierModulator
+from modem.fm_config import FmSubcarrierConfig
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal, special
 
-from modem.fm import FmSubcarrierConfig, SubcarrierDemodulator, SubcarrierModulator
+from modem.fm import SubcarrierDemodulator, SubcarrierModulator
+from modem.fm_config import FmSubcarrierConfig
 from modem.fmiq import FmIqDemodulator, FmIqModulator, FmIqModulatorConfig
 
 SKIP_BITS = 2_000  # acquisition: the first decisions come from the pipeline filling up

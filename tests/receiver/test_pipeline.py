@@ -13,7 +13,8 @@ from test_pipeline_signal import (
 
 from framing import Block, FrameHeader, segment
 from modem.channel import ChannelConfig, ChannelSimulator, cnr_for_subcarrier_ebn0
-from framing.frames import SYNC_BITS, FrameGen
+from framing.frameformat import SYNC_BITS
+from framing.frames import FrameGen
 from receiver.pipeline import PipelineConfig, ReceivePipeline, receive_profiles
 
 

@@ -1,0 +1,83 @@
+"""Profile `fm`: the subcarrier's parameters (``FmSubcarrierConfig``, defaults derived in
+``fm.py``'s docstring) and what its demodulator reports (``DemodStats``).
+
+Invariant: a config that constructs describes a subcarrier that fits below the Nyquist rate of
+``sample_rate_hz`` (and above 0 Hz); anything else is a ``ValueError`` naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FmSubcarrierConfig:
+    """Parameters of the `fm` subcarrier. Rates in Hz / baud, injection as a fraction of 75 kHz."""
+
+    sample_rate_hz: float = 228_000.0
+    carrier_hz: float = 76_000.0
+    symbol_rate_baud: float = 19_000.0
+    rolloff: float = 0.35
+    injection: float = 0.10
+    pulse_span_symbols: int = 12  # each side of the pulse peak
+    timing_window_symbols: int = 128
+    carrier_window_symbols: int = 64
+    block_samples_out: int = 8192  # internal block, in decimated (4-5 per symbol) samples
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.rolloff <= 1.0:
+            raise ValueError(f"rolloff must be in (0, 1], got {self.rolloff}")
+        if not self.symbol_rate_baud > 0:
+            raise ValueError(f"symbol_rate_baud must be > 0, got {self.symbol_rate_baud}")
+        if not self.carrier_hz > self.bandwidth_hz / 2:
+            raise ValueError(f"carrier_hz {self.carrier_hz} is below half the bandwidth {self.bandwidth_hz}")
+        top_hz = self.carrier_hz + self.bandwidth_hz / 2
+        if not 2 * top_hz < self.sample_rate_hz <= 20_000_000:
+            raise ValueError(
+                f"sample_rate_hz {self.sample_rate_hz} cannot carry the subcarrier up to {top_hz:.0f} Hz: "
+                f"it must exceed {2 * top_hz:.0f} Hz (and be at most 20 MHz)"
+            )
+        if not 0.0 < self.injection <= 1.0:
+            raise ValueError(f"injection must be in (0, 1], got {self.injection}")
+        if self.pulse_span_symbols < 2:
+            raise ValueError(f"pulse_span_symbols must be >= 2, got {self.pulse_span_symbols}")
+        if self.timing_window_symbols < 8:
+            raise ValueError(f"timing_window_symbols must be >= 8, got {self.timing_window_symbols}")
+        if self.carrier_window_symbols < 4:
+            raise ValueError(f"carrier_window_symbols must be >= 4, got {self.carrier_window_symbols}")
+        if self.block_samples_out < 256:
+            raise ValueError(f"block_samples_out must be >= 256, got {self.block_samples_out}")
+
+    @property
+    def bandwidth_hz(self) -> float:
+        """Occupied bandwidth, symbol rate x (1 + rolloff)."""
+        return self.symbol_rate_baud * (1 + self.rolloff)
+
+    @property
+    def bits_per_second(self) -> float:
+        """Raw channel bit rate, 2 bit/symbol."""
+        return 2 * self.symbol_rate_baud
+
+    @property
+    def decimation(self) -> int:
+        """Receiver decimation: the largest D leaving >= 4 samples per symbol (3 at 228 kHz)."""
+        return max(1, int(self.sample_rate_hz // (4 * self.symbol_rate_baud)))
+
+
+@dataclass(frozen=True)
+class DemodStats:
+    """Signal quality over the last internal block, and running counts.
+
+    snr_db: Es/N0 at the decisions (dB), estimated from the spread of |I| and |Q|;
+    level: subcarrier injection seen at the input (same units as config.injection);
+    carrier_offset_hz: subcarrier frequency error; clock_offset_ppm: symbol-rate error as seen
+    in our samples (a sender clock 100 ppm fast, or our sample clock 100 ppm slow, gives about
+    +100 and a carrier offset of +7.6 Hz); symbols, bits: totals since construction / reset.
+    """
+
+    snr_db: float = float("nan")
+    level: float = 0.0
+    carrier_offset_hz: float = 0.0
+    clock_offset_ppm: float = 0.0
+    symbols: int = 0
+    bits: int = 0
