@@ -1,8 +1,10 @@
 """hotcast center: the registry of hot cards, bundle building, key rotation and its CLI.
 
 ``CenterHome`` is the whole Python surface (the demo and ``center render`` call it
-directly); ``center.cli.main(argv)`` is ``hotcast center``. Time is passed in as ``now``
-(unix seconds, UTC); only the CLI reads the clock.
+directly); ``center.live.LiveCarousel`` is the carousel on air that changes while it runs
+(``hotcast center broadcast``); ``center.cli.main(argv)`` is ``hotcast center``. Time is
+passed in as ``now`` (unix seconds, UTC); only the CLI modules and the broadcast loop read
+the clock.
 """
 
 from center.building import DEFAULT_ROLL_VALID_S, DEFAULT_VALID_S, BuiltBundle

@@ -4,40 +4,35 @@ Exit status (shared/CONTRACT.md): 0 done; 2 bad usage or bad input, one line on 
 nothing changed; 1 any other failure. Output meant for programs is JSON lines on stdout; card
 IDs are JSON strings (they exceed the 2**53 integers JSON readers keep exactly).
 
-This is the only center module that reads the clock (``time.time()``, or ``$HOTCAST_NOW``
-unix seconds when set, for reproducible runs) and the environment (``$HOTCAST_HOME``,
-``$HOTCAST_OPERATOR``, else the login name, for the audit log's "who").
+The clock and the environment are read through ``center.cli_common``; the commands that put
+signal on air (``render``, ``broadcast``) live in ``center.cli_air``.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
-import time
 import traceback
 from pathlib import Path
 
+from center import cli_air
 from center import cli_output as out
 from center.building import DEFAULT_ROLL_VALID_S, DEFAULT_VALID_S
+from center.cli_common import (
+    PROG,
+    CenterParser,
+    UsageError,
+    check_out,
+    home_path,
+    now_s,
+    operator,
+)
 from center.errors import CenterInputError
 from center.home import CenterHome
 from center.inputs import parse_card_id, parse_date_end, parse_universe
-from center.render import CarouselRenderer, render_summary
 from center.secretfile import write_public_file, write_secret_file
-from center.sinks import FileSink, Progress, plan_output, render_into
 from framing import Reason
-
-PROG = "hotcast center"
-# Latest clock value accepted from $HOTCAST_NOW: 9999-12-31T23:59:59Z. Far below 2**63, so a
-# validity time added to it still fits the u64 header fields and SQLite's signed integers.
-MAX_NOW_S = 253_402_300_799
-
-
-class UsageError(CenterInputError):
-    """A command-line value that argparse cannot check by itself."""
-
 
 def main(argv: list[str]) -> int:
     parser = _parser()
@@ -60,31 +55,6 @@ def main(argv: list[str]) -> int:
         return 1
 
 
-def _now() -> int:
-    fixed = os.environ.get("HOTCAST_NOW")
-    if fixed is not None:
-        if not (fixed.isascii() and fixed.isdigit()) or int(fixed) > MAX_NOW_S:
-            raise UsageError(f"$HOTCAST_NOW {fixed!r} is not unix seconds up to year 9999")
-        return int(fixed)
-    return int(time.time())
-
-
-def _operator(args: argparse.Namespace) -> str:
-    if args.by:
-        return args.by
-    name = os.environ.get("HOTCAST_OPERATOR")
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-def _home(args: argparse.Namespace) -> Path:
-    return Path(args.home or os.environ.get("HOTCAST_HOME") or "hotcast-home")
-
-
 def _valid_for_s(args: argparse.Namespace) -> int:
     hours = args.valid_hours
     if not hours > 0 or hours > 24 * 366 * 10:
@@ -103,19 +73,6 @@ def _seq_arg(text: str) -> int:
     return int(text)
 
 
-def _check_out(path: str, allow_stdout: bool) -> None:
-    """Refuse an output path whose folder is missing, before anything is built."""
-    if path == "-":
-        if not allow_stdout:
-            raise UsageError("key material is written only to a file, not to standard output")
-        return
-    folder = Path(path).parent
-    if not folder.is_dir():
-        raise UsageError(f"output folder {str(folder)!r} of {path!r} does not exist")
-    if Path(path).is_dir():
-        raise UsageError(f"output {path!r} is a folder")
-
-
 def _write_bundle(path: str, data: bytes) -> None:
     if path == "-":
         sys.stdout.buffer.write(data)
@@ -129,58 +86,58 @@ def _write_bundle(path: str, data: bytes) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     universe = None if args.universe is None else parse_universe(args.universe)
-    with CenterHome.init(_home(args), universe, now=_now(), by=_operator(args)) as home:
+    with CenterHome.init(home_path(args), universe, now=now_s(), by=operator(args)) as home:
         out.json_line({"home": str(home.path), "universe": str(home.universe)})
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    with CenterHome.open(_home(args)) as home:
-        counts = home.revoke(args.cards, args.reason, now=_now(), by=_operator(args),
+    with CenterHome.open(home_path(args)) as home:
+        counts = home.revoke(args.cards, args.reason, now=now_s(), by=operator(args),
                              note=args.note)
         out.json_line(out.counts(counts, home.count()))
     return 0
 
 
 def cmd_reinstate(args: argparse.Namespace) -> int:
-    with CenterHome.open(_home(args)) as home:
-        n = home.reinstate(args.cards, now=_now(), by=_operator(args), note=args.note)
+    with CenterHome.open(home_path(args)) as home:
+        n = home.reinstate(args.cards, now=now_s(), by=operator(args), note=args.note)
         out.json_line({"reinstated": n, "entries": home.count()})
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    with CenterHome.open(_home(args)) as home:
+    with CenterHome.open(home_path(args)) as home:
         try:
             data = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
         except OSError as exc:
             raise UsageError(f"cannot read {args.file!r}: {exc.strerror}") from None
-        result = home.import_csv(data, now=_now(), by=_operator(args), note=f"from {args.file}")
+        result = home.import_csv(data, now=now_s(), by=operator(args), note=f"from {args.file}")
         out.json_line({"rows": result.rows, **out.counts(result.counts, home.count())})
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    with CenterHome.open(_home(args)) as home:
+    with CenterHome.open(home_path(args)) as home:
         out.write_entries(home.list_entries())
     return 0
 
 
 def cmd_provision(args: argparse.Namespace) -> int:
-    _check_out(args.out, allow_stdout=False)
-    with CenterHome.open(_home(args)) as home:
-        data = home.provision(now=_now(), by=_operator(args), note=f"to {args.out}")
+    check_out(args.out, allow_stdout=False)
+    with CenterHome.open(home_path(args)) as home:
+        data = home.provision(now=now_s(), by=operator(args), note=f"to {args.out}")
         write_secret_file(Path(args.out), data)
         out.json_line({"out": args.out, "bytes": len(data)})
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    _check_out(args.out, allow_stdout=True)
+    check_out(args.out, allow_stdout=True)
     valid_for_s = _valid_for_s(args)
     kind = "full" if args.delta_from is None else "delta"
-    with CenterHome.open(_home(args)) as home:
-        built = home.build(kind, args.delta_from, now=_now(), by=_operator(args),
+    with CenterHome.open(home_path(args)) as home:
+        built = home.build(kind, args.delta_from, now=now_s(), by=operator(args),
                            valid_for_s=valid_for_s)
         _write_bundle(args.out, built.sealed)
         out.json_line(built.summary(), to_stderr=args.out == "-")
@@ -189,11 +146,11 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_rotate(args: argparse.Namespace) -> int:
     if args.out:
-        _check_out(args.out, allow_stdout=True)
+        check_out(args.out, allow_stdout=True)
     valid_for_s = _valid_for_s(args)
-    with CenterHome.open(_home(args)) as home:
+    with CenterHome.open(home_path(args)) as home:
         rotate = home.rotate_master if args.command == "rotate-master" else home.rotate_signing
-        built = rotate(now=_now(), by=_operator(args), valid_for_s=valid_for_s)
+        built = rotate(now=now_s(), by=operator(args), valid_for_s=valid_for_s)
         if args.out:
             _write_bundle(args.out, built.sealed)
         out.json_line({**built.summary(), "new_key_id": built.announces_key},
@@ -206,14 +163,14 @@ def cmd_token(args: argparse.Namespace) -> int:
         valid_until = parse_date_end(args.valid_until)
     except ValueError as exc:
         raise UsageError(f"--valid-until: {exc}") from None
-    now = _now()
+    now = now_s()
     if valid_until < now:
         raise UsageError(f"--valid-until {args.valid_until} is in the past")
     if args.out:
-        _check_out(args.out, allow_stdout=False)
+        check_out(args.out, allow_stdout=False)
     card_id = parse_card_id(args.card)
-    with CenterHome.open(_home(args)) as home:
-        token = home.issue_token(card_id, valid_until, now=now, by=_operator(args))
+    with CenterHome.open(home_path(args)) as home:
+        token = home.issue_token(card_id, valid_until, now=now, by=operator(args))
     if args.out:
         write_public_file(Path(args.out), token)
     out.json_line({"card": str(card_id), "valid_until": valid_until, "token": token.hex()})
@@ -221,20 +178,20 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    with CenterHome.open(_home(args)) as home:
+    with CenterHome.open(home_path(args)) as home:
         out.write_lines(home.history())
     return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    with CenterHome.open(_home(args)) as home:
+    with CenterHome.open(home_path(args)) as home:
         out.write_lines(out.audit_row(r) for r in home.audit_log())
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    _check_out(args.out, allow_stdout=True)
-    with CenterHome.open(_home(args)) as home:
+    check_out(args.out, allow_stdout=True)
+    with CenterHome.open(home_path(args)) as home:
         built = home.bundle(args.seq)
         _write_bundle(args.out, built.sealed)
         out.json_line(built.summary(), to_stderr=args.out == "-")
@@ -242,43 +199,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_carousel(args: argparse.Namespace) -> int:
-    with CenterHome.open(_home(args)) as home:
-        out.write_lines(b.summary() for b in home.carousel(_now()))
-    return 0
-
-
-def cmd_render(args: argparse.Namespace) -> int:
-    try:
-        fmt, config = plan_output(args.out, args.format, args.profile, rate_hz=args.rate,
-                                  duration_s=args.duration, injection=args.injection,
-                                  with_programme=args.with_programme)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    _check_out(args.out, allow_stdout=True)
-    if args.out == "-" and sys.stdout.isatty():
-        raise UsageError("refusing to write samples to a terminal; redirect or pipe standard output")
-    with CenterHome.open(_home(args)) as home:
-        bundles = home.carousel(_now())
-    if not bundles:
-        raise UsageError("nothing on air: the carousel is empty; build a bundle first "
-                         "(hotcast center build --out FILE)")
-    renderer = CarouselRenderer(args.profile, bundles, config)
-    with FileSink(args.out, fmt, config.output_rate_hz) as sink:
-        seconds = render_into(renderer, sink, Progress(renderer.expected_seconds))
-    out.json_line({"file": args.out, "format": fmt, "rate": config.output_rate_hz,
-                   "seconds": round(seconds, 6),
-                   **render_summary(renderer)}, to_stderr=args.out == "-")
+    with CenterHome.open(home_path(args)) as home:
+        out.write_lines(b.summary() for b in home.carousel(now_s()))
     return 0
 
 
 # -- parser -----------------------------------------------------------------------------
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error message (the contract's "message on stderr")."""
-
-    def error(self, message: str) -> None:
-        self.exit(2, f"{self.prog}: {message} (see --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -292,7 +218,7 @@ def _parser() -> argparse.ArgumentParser:
     roll_validity.add_argument("--valid-hours", type=float, default=DEFAULT_ROLL_VALID_S / 3600,
                                help="roll bundle validity, hours (default 8784, a year: rolls "
                                "stay on air for terminals that were away)")
-    parser = _Parser(prog=PROG, description="The center: registry, keys, bundles.")
+    parser = CenterParser(prog=PROG, description="The center: registry, keys, bundles.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func, help_text: str, *parents) -> argparse.ArgumentParser:
@@ -333,18 +259,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("seq", type=_seq_arg, metavar="SEQ")
     p.add_argument("--out", required=True, metavar="FILE", help="bundle file, or - for stdout")
     add("carousel", cmd_carousel, "print what goes on air now (rolls, latest full, newer deltas)")
-    p = add("render", cmd_render, "write the carousel on air now as a signal file")
-    p.add_argument("--profile", required=True, help="modem profile (fm)")
-    p.add_argument("--out", required=True, metavar="FILE", help=".cu8 .cs8 .cf32 (FM I/Q), "
-                   ".wav .s16le .f32le (MPX), or - for stdout with --format")
-    p.add_argument("--duration", type=float, metavar="S", help="seconds (default one whole cycle)")
-    p.add_argument("--rate", type=float, metavar="HZ", help="sample rate (default 1200000 for "
-                   "I/Q, 228000 for MPX)")
-    p.add_argument("--format", help="cu8, cs8, cf32, wav, s16le or f32le (default by extension)")
-    p.add_argument("--with-programme", action="store_true",
-                   help="add simulated programme, pilot, stereo and RDS to the MPX")
-    p.add_argument("--injection", type=float, default=0.10,
-                   help="subcarrier level, fraction of the 75 kHz deviation (default 0.10)")
+    cli_air.add_commands(add)
     return parser
 
 

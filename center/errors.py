@@ -56,5 +56,13 @@ class UnknownSeqError(CenterInputError):
     """A sequence number names no built list bundle (for ``--delta-from``)."""
 
 
+class SoundCardOpenError(CenterInputError):
+    """The sound card output cannot be opened as asked (no such device, a rate it refuses)."""
+
+
+class SoundCardError(CenterError):
+    """The sound card output is unusable: PortAudio missing, or the device failed while playing."""
+
+
 class CenterStateError(CenterError):
     """The center's stored state is inconsistent or cannot be read."""

@@ -274,6 +274,11 @@ class CenterHome:
         latest full bundle, and the deltas built after it. Sealed bytes are ``b.sealed``."""
         return building.carousel(self._reg, now)
 
+    def latest_seq(self) -> int | None:
+        """The newest bundle's seq (any kind; None before the first): one indexed read, so a
+        live broadcast can poll it every second to learn that something was built."""
+        return self._reg.latest_seq(building.LIST_KINDS + building.ROLL_KINDS)
+
     def history(self) -> Iterator[dict]:
         return self._reg.iter_history()
 

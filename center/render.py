@@ -18,15 +18,7 @@ Carousel plan (one place, so the receiver-facing facts are stated once):
 - ``duration_s`` None renders the lead-in, one whole cycle and the pulse tails; otherwise
   exactly ``round(duration_s * output rate)`` samples, the carousel repeating as needed.
 
-Programme (``with_programme``): ``modem.mpxsim.simulate_mpx`` in chunks of about one second,
-each seeded from (programme_seed, chunk index) and generated ``fade`` samples longer; the
-overlap is cross-faded (sin^2 / cos^2, weights sum to 1) into the next chunk. Chunk lengths
-are whole pilot periods (L * 19 000 / rate is an integer), so pilot, 38 kHz and 57 kHz
-carriers continue phase-exact across chunk seams and only the noise-like programme fades.
-Deviation budget, peaks added coherently (the worst case): pilot 9 % + RDS 3 % + data peak
-(1.5 x injection: the RRC QPSK subcarrier peaks at 1.49 x its sine-equivalent level, measured
-over 20 s; DATA_PEAK_FACTOR keeps a margin) + programme = 100 %, so programme peak =
-0.88 - 1.6 x injection (0.72 at 10 %).
+Programme (``with_programme``) and the deviation budget: ``center/txchain.py``.
 
 Invariants: output depends only on (profile, bundles, config); memory is bounded by one block
 of ``frames_per_block`` frames (~1 s of signal) plus one programme chunk; no I/O, no clock.
@@ -45,19 +37,15 @@ import framing
 import modem
 from crypto import BundleKind
 from framing.frames import FrameGen  # not re-exported by framing/__init__
+from center.txchain import SignalChain, programme_peak_for
 from modem.errors import SampleRateError
-from modem.fmiq import FmIqModulator, FmIqModulatorConfig
-from modem.mpxsim import PILOT_HZ, MpxSimConfig, simulate_mpx
+from modem.fmiq import FmIqModulatorConfig
 
 RENDER_PROFILES = ("fm",)  # profiles whose modulator render knows (framing and modem presets)
 MIN_MPX_RATE_HZ = 180_000  # > 2 x 88 825 Hz, the top of the 76 kHz subcarrier (modem/fm.py)
 MAX_MPX_RATE_HZ = 2_400_000
-DATA_PEAK_FACTOR = 1.6  # subcarrier peak / injection (measured 1.49, see the docstring)
-MAX_INJECTION = 0.5  # 0.5 x 1.6 = 0.8 of the deviation: data peaks alone stay within 100 %
-PILOT_LEVEL, RDS_LEVEL = 0.09, 0.03  # mpxsim defaults (ITU-R BS.450, IEC 62106)
-_PROGRAMME_CHUNK_S = 1.0
-_PROGRAMME_FADE_S = 0.02  # 20 ms: a cross-fade far slower than any audio period above 50 Hz
-_IQ_FLUSH_MPX = 32  # zero MPX samples that push the I/Q interpolator's 11.5-sample delay out
+# 0.5 x txchain.DATA_PEAK_FACTOR 1.6 = 0.8 of the deviation: data peaks alone stay within 100 %
+MAX_INJECTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -207,12 +195,7 @@ class CarouselRenderer:
     def reset(self) -> None:
         self.stats = RenderStats()
         self._scheduler = self._new_scheduler()
-        self._modulator = modem.SubcarrierModulator(self.modem_config)
-        self._iq = (None if self.config.iq_rate_hz is None else FmIqModulator(
-            FmIqModulatorConfig(self.config.mpx_rate_hz, self.config.iq_rate_hz)))
-        peak = 1.0 - PILOT_LEVEL - RDS_LEVEL - DATA_PEAK_FACTOR * self.config.injection
-        self._programme = (_Programme(self.config.mpx_rate_hz, peak, self.config.programme_seed)
-                           if self.config.with_programme else None)
+        self._chain = signal_chain(self.modem_config, self.config)
 
     def blocks(self) -> Iterator[np.ndarray]:
         """Yield float32 MPX or complex64 I/Q blocks (about ``frames_per_block`` frames each)."""
@@ -224,10 +207,7 @@ class CarouselRenderer:
         first = True
         while total is None or self.stats.samples_out < total:
             if frames_left <= 0:
-                tail = self._modulator.flush()
-                if self._iq is not None:
-                    tail = np.concatenate((tail, np.zeros(_IQ_FLUSH_MPX, np.float32)))
-                yield from self._emit(tail, total)
+                yield from self._emit(self._chain.flush(), total)
                 return
             count = int(min(cfg.frames_per_block, frames_left))
             bits = self._framegen.process(self._scheduler.next_frames(count))
@@ -236,12 +216,9 @@ class CarouselRenderer:
             if first:
                 bits, first = np.concatenate((lead, bits)), False
             self.stats.bits_on_air += bits.size
-            yield from self._emit(self._modulator.process(bits), total)
+            yield from self._emit(self._chain.process(bits), total)
 
-    def _emit(self, mpx: np.ndarray, total: int | None) -> Iterator[np.ndarray]:
-        if self._programme is not None:
-            mpx = mpx + self._programme.take(mpx.size)
-        out = mpx if self._iq is None else self._iq.process(mpx)
+    def _emit(self, out: np.ndarray, total: int | None) -> Iterator[np.ndarray]:
         if total is not None:
             out = out[:total - self.stats.samples_out]
         if out.size:
@@ -249,40 +226,10 @@ class CarouselRenderer:
             yield out
 
 
-class _Programme:
-    """Seeded programme MPX (pilot, stereo, RDS) of unbounded length, taken in any sizes."""
-
-    def __init__(self, rate_hz: int, programme_peak: float, seed: int) -> None:
-        period = rate_hz // math.gcd(rate_hz, int(PILOT_HZ))  # samples per whole pilot cycles
-        self._chunk = max(1, round(_PROGRAMME_CHUNK_S * rate_hz / period)) * period
-        self._fade = min(self._chunk, round(_PROGRAMME_FADE_S * rate_hz))
-        self._cfg = MpxSimConfig(sample_rate_hz=float(rate_hz), pilot_level=PILOT_LEVEL,
-                                 rds_level=RDS_LEVEL, programme_peak=max(0.0, programme_peak))
-        self._seed = seed
-        self._index = 0
-        self._buf = np.zeros(0, np.float32)
-        self._tail: np.ndarray | None = None
-
-    def take(self, n: int) -> np.ndarray:
-        parts, have = [], 0
-        while have < n:
-            if not self._buf.size:
-                self._buf = self._next_chunk()
-            part, self._buf = self._buf[:n - have], self._buf[n - have:]
-            parts.append(part)
-            have += part.size
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
-
-    def _next_chunk(self) -> np.ndarray:
-        cfg = dataclasses.replace(self._cfg, seed=self._seed * 1_000_003 + self._index)
-        x = simulate_mpx(self._chunk + self._fade, cfg)
-        self._index += 1
-        body, tail = x[:self._chunk].copy(), x[self._chunk:]
-        if self._tail is not None and self._fade:
-            w = np.sin(0.5 * np.pi * (np.arange(self._fade) + 0.5) / self._fade) ** 2
-            body[:self._fade] = w * body[:self._fade] + (1.0 - w) * self._tail
-        self._tail = tail
-        return body
+def signal_chain(modem_config: modem.FmSubcarrierConfig, config: RenderConfig) -> SignalChain:
+    """The transmit chain that ``config`` asks for (programme, I/Q) after ``modem_config``."""
+    peak = programme_peak_for(config.injection) if config.with_programme else None
+    return SignalChain(modem_config, config.iq_rate_hz, peak, config.programme_seed)
 
 
 def render_summary(renderer: CarouselRenderer) -> dict:

@@ -12,35 +12,29 @@ Invariants:
   rate): core datatype and sample rate, plus hotcast extension fields (``hotcast:profile``,
   ``hotcast:seqs`` on air, ``hotcast:seconds``, ...). A WAV's metadata describes the samples
   inside it (``ri16_le``) and gives ``core:header_bytes``.
-- ``-`` streams raw samples to standard output; a WAV to a pipe gets a streaming header whose
-  sizes are 0xFFFFFFFF ("to the end", as ``sox``/``ffmpeg`` write to pipes). No metadata.
-- The progress line goes to stderr only when stderr is a terminal.
+- ``-`` streams raw samples to standard output, and a path that is already a named pipe or a
+  device is written in place (no part file, no metadata); a WAV to either gets a streaming
+  header whose sizes are 0xFFFFFFFF ("to the end", as ``sox``/``ffmpeg`` write to pipes).
+- ``SoundCardSink`` plays float32 MPX on a sound card output (a card feeding an exciter's
+  MPX/SCA input) through sounddevice; ``import sounddevice`` happens only in the default stream
+  factory (it loads PortAudio at import and fails without it), tests inject a fake stream.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
+import stat
 import struct
 import sys
-import time
-from typing import BinaryIO, TextIO
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from center.render import (
-    MAX_INJECTION,
-    MAX_MPX_RATE_HZ,
-    MIN_MPX_RATE_HZ,
-    RENDER_PROFILES,
-    CarouselRenderer,
-    RenderConfig,
-    mpx_rate_for_iq,
-)
-from modem.fmiq import MAX_IQ_RATE_HZ, MIN_IQ_RATE_HZ
+from center.errors import SoundCardError, SoundCardOpenError
+from center.render import MAX_MPX_RATE_HZ, MIN_MPX_RATE_HZ, RENDER_PROFILES
 from modem.formats import (
-    FORMAT_BY_EXTENSION,
     SigmfMeta,
     build_sigmf_meta,
     encode_samples,
@@ -48,9 +42,6 @@ from modem.formats import (
     is_iq_format,
 )
 
-DEFAULT_IQ_RATE_HZ = 1_200_000
-DEFAULT_MPX_RATE_HZ = 228_000
-MAX_DURATION_S = 366 * 86_400  # a year of signal
 META_SUFFIX = ".sigmf-meta"
 PART_SUFFIX = ".part"
 HOTCAST_EXTENSION = {"name": "hotcast", "version": "1.0.0", "optional": True}
@@ -60,77 +51,17 @@ HOTCAST_EXTENSION = {"name": "hotcast", "version": "1.0.0", "optional": True}
 INTEGER_IQ_LEVEL = 10 ** (-3 / 20)
 _INTEGER_IQ_FORMATS = ("cu8", "cs8")
 _WAV_UNKNOWN_SIZE = 0xFFFFFFFF  # RIFF/data size meaning "to the end of the stream"
-_WAV_HEADER = encode_wav(np.zeros(0, np.float32), DEFAULT_MPX_RATE_HZ)  # 44 bytes, sizes 0
+_WAV_HEADER = encode_wav(np.zeros(0, np.float32), 228_000)  # 44 bytes, sizes 0 (any rate)
 _WAV_RIFF_SIZE_AT, _WAV_DATA_SIZE_AT = 4, len(_WAV_HEADER) - 4
 
 
-def choose_format(out: str, fmt: str | None) -> str:
-    """The sample format of an output: ``fmt`` if given, else by extension.
-
-    ValueError (with the known formats) when neither tells, when ``fmt`` is unknown, or when
-    ``fmt`` contradicts a known extension.
-    """
-    known = ", ".join(sorted(set(FORMAT_BY_EXTENSION.values())))
-    by_ext = next((f for ext, f in FORMAT_BY_EXTENSION.items() if out.lower().endswith(ext)), None)
-    if fmt is None:
-        if by_ext is None:
-            what = "standard output" if out == "-" else repr(out)
-            raise ValueError(f"cannot tell the sample format of {what}; use an extension of "
-                             f"{', '.join(FORMAT_BY_EXTENSION)} or --format ({known})")
-        return by_ext
-    fmt = fmt.lower()
-    if fmt not in FORMAT_BY_EXTENSION.values():
-        raise ValueError(f"unknown --format {fmt!r}; known: {known}")
-    if by_ext is not None and by_ext != fmt:
-        raise ValueError(f"--format {fmt} contradicts the extension of {out!r} ({by_ext})")
-    return fmt
-
-
-def default_rate_hz(fmt: str) -> int:
-    return DEFAULT_IQ_RATE_HZ if is_iq_format(fmt) else DEFAULT_MPX_RATE_HZ
-
-
-def plan_output(out: str, fmt: str | None, profile: str, *, rate_hz: float | None,
-                duration_s: float | None, injection: float,
-                with_programme: bool) -> tuple[str, RenderConfig]:
-    """(format, RenderConfig) for an output, every option checked: ValueError naming it.
-
-    An I/Q format renders its MPX at ``mpx_rate_for_iq(rate)`` and FM-modulates it.
-    """
-    fmt = choose_format(out, fmt)
-    if profile not in RENDER_PROFILES:
-        raise ValueError(f"--profile {profile!r}: render knows {', '.join(RENDER_PROFILES)}")
-    iq = is_iq_format(fmt)
-    rate = default_rate_hz(fmt) if rate_hz is None else rate_hz
-    lo, hi = (MIN_IQ_RATE_HZ, MAX_IQ_RATE_HZ) if iq else (MIN_MPX_RATE_HZ, MAX_MPX_RATE_HZ)
-    if not (math.isfinite(rate) and rate == int(rate) and lo <= rate <= hi):
-        what = "FM I/Q" if iq else "an MPX"
-        raise ValueError(f"--rate {rate:.15g}: {fmt} holds {what}, which needs a whole number of "
-                         f"Hz in {lo}..{hi}")
-    if duration_s is not None and not 0 < duration_s <= MAX_DURATION_S:
-        raise ValueError(f"--duration {duration_s:g} must be above 0 s and at most a year")
-    if not 0 < injection <= MAX_INJECTION:
-        raise ValueError(f"--injection {injection:g} must be above 0 and at most {MAX_INJECTION}")
-    rate = int(rate)
-    return fmt, RenderConfig(mpx_rate_hz=mpx_rate_for_iq(rate) if iq else rate,
-                             iq_rate_hz=rate if iq else None, with_programme=with_programme,
-                             injection=injection, duration_s=duration_s)
-
-
-def render_into(renderer: CarouselRenderer, sink: FileSink, progress: Progress) -> float:
-    """Run ``renderer`` into ``sink``, finish the file with its metadata; -> seconds written."""
-    rate = sink.rate_hz
-    for block in renderer.blocks():
-        sink.write(block)
-        progress.update(sink.samples / rate)
-    seconds = sink.samples / rate
-    cfg = renderer.config
-    sink.close({"profile": renderer.profile, "seqs": [p.seq for p in renderer.plan],
-                "seconds": seconds, "signal": "fm-iq" if sink.iq else "mpx",
-                "mpx_rate_hz": cfg.mpx_rate_hz, "with_programme": cfg.with_programme,
-                "injection": cfg.injection, "bits_on_air": renderer.stats.bits_on_air})
-    progress.finish(seconds)
-    return seconds
+def is_stream_path(path: str) -> bool:
+    """True for an existing named pipe or character device (written in place, never renamed)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
 
 
 def _wav_header(rate_hz: int, data_bytes: int | None) -> bytes:
@@ -159,8 +90,12 @@ class FileSink:
         self.samples = 0
         self.data_bytes = 0
         self._closed = False
+        self._owned = path != "-"
         if path == "-":
             self._file = stdout if stdout is not None else sys.stdout.buffer
+            self._part = None
+        elif is_stream_path(path):
+            self._file = open(path, "wb")  # noqa: SIM115 - a FIFO or device, closed by close()
             self._part = None
         else:
             self._part = path + PART_SUFFIX
@@ -194,8 +129,10 @@ class FileSink:
     def close(self, hotcast_fields: dict | None = None) -> None:
         """Finish: patch the WAV sizes, write the metadata, rename the part files into place."""
         if self._part is None:
-            self._file.flush()
             self._closed = True
+            self._file.flush()
+            if self._owned:
+                self._file.close()
             return
         if self.fmt == "wav":
             self._file.seek(0)
@@ -212,6 +149,8 @@ class FileSink:
         """Remove the part files; nothing of this render is left behind."""
         self._closed = True
         if self._part is None:
+            if self._owned:
+                self._file.close()
             return
         self._file.close()
         for part in (self._part, self.path + META_SUFFIX + PART_SUFFIX):
@@ -234,37 +173,113 @@ class FileSink:
         return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
-class Progress:
-    """A one-line ``\\r`` progress report on a terminal: percent, seconds rendered, x real time.
+class SoundCardSink:
+    """float32 MPX -> one channel of a sound card output, paced by the device's blocking write.
 
-    Silent unless ``stream.isatty()``; at most one update per ``interval_s`` of wall time.
+    ``stream_factory(**kwargs)`` returns an object with ``start() write(array (n, 1) float32)
+    -> bool underflowed, stop() abort() close()`` (sounddevice.OutputStream's shape); the
+    default opens PortAudio. A rate the profile cannot carry is a ValueError here, before any
+    device is opened; a device that refuses is ``SoundCardOpenError`` (bad input), a failure
+    while playing or a missing PortAudio ``SoundCardError``.
     """
 
-    def __init__(self, total_s: float, stream: TextIO | None = None, interval_s: float = 0.2) -> None:
-        self.stream = sys.stderr if stream is None else stream
-        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.total_s = total_s
-        self.interval_s = interval_s
-        self._start = time.monotonic()
-        self._last = -interval_s
+    def __init__(self, profile: str, rate_hz: int, device: int | str | None = None, *,
+                 stream_factory: Callable[..., Any] | None = None) -> None:
+        if profile not in RENDER_PROFILES:
+            raise ValueError(f"profile {profile!r}: the sound card plays {', '.join(RENDER_PROFILES)}")
+        if isinstance(rate_hz, bool) or not isinstance(rate_hz, int) or not (
+                MIN_MPX_RATE_HZ <= rate_hz <= MAX_MPX_RATE_HZ):
+            raise ValueError(f"rate_hz {rate_hz!r}: profile {profile} needs an MPX rate in "
+                             f"{MIN_MPX_RATE_HZ}..{MAX_MPX_RATE_HZ} Hz (a sound card at 192000)")
+        self.profile, self.rate_hz, self.device = profile, rate_hz, device
+        self.iq = False
+        self.samples = 0
+        self.underflows = 0
+        factory = open_output_stream if stream_factory is None else stream_factory
+        self._stream = factory(samplerate=rate_hz, channels=1, dtype="float32", device=device)
+        self._closed = False
+        self._stream.start()
 
     def __repr__(self) -> str:
-        return f"Progress(total_s={self.total_s}, enabled={self.enabled})"
+        return f"SoundCardSink({self.profile!r}, {self.rate_hz}, device={self.device!r})"
 
-    def update(self, done_s: float, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic() - self._start
-        if not force and now - self._last < self.interval_s:
-            return
-        self._last = now
-        pct = 100.0 * min(1.0, done_s / self.total_s) if self.total_s > 0 else 100.0
-        speed = f"x{done_s / now:.1f} real time" if now > 0 else ""
-        self.stream.write(f"\rrender {pct:5.1f}%  {done_s:8.1f} s  {speed}   ")
-        self.stream.flush()
+    def __enter__(self) -> SoundCardSink:
+        return self
 
-    def finish(self, done_s: float) -> None:
-        if self.enabled:
-            self.update(done_s, force=True)
-            self.stream.write("\n")
-            self.stream.flush()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self._closed:
+            self.abort()
+
+    def write(self, samples: np.ndarray) -> None:
+        """Play real MPX samples (n,); blocks until the device has room for them."""
+        x = np.asarray(samples)
+        if np.iscomplexobj(x) or x.ndim != 1:
+            raise TypeError(f"the sound card plays real MPX samples (n,), got {x.dtype} {x.shape}")
+        if x.size:
+            if self._stream.write(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, 1)):
+                self.underflows += 1
+            self.samples += x.size
+
+    def close(self, hotcast_fields: dict | None = None) -> None:
+        """Let the queued samples play out, then release the device."""
+        if not self._closed:
+            self._closed = True
+            try:
+                self._stream.stop()
+            finally:
+                self._stream.close()
+
+    def abort(self) -> None:
+        """Drop the queued samples and release the device."""
+        if not self._closed:
+            self._closed = True
+            try:
+                self._stream.abort()
+            finally:
+                self._stream.close()
+
+
+class _PortAudioOutput:
+    """``sounddevice.OutputStream`` whose failures arrive as ``SoundCardError``."""
+
+    def __init__(self, stream: Any, error: type[Exception]) -> None:
+        self._stream, self._error = stream, error
+
+    def __repr__(self) -> str:
+        return f"_PortAudioOutput({self._stream!r})"
+
+    def _call(self, name: str, *args: Any) -> Any:
+        try:
+            return getattr(self._stream, name)(*args)
+        except self._error as exc:
+            raise SoundCardError(f"sound card output failed in {name}(): {exc}") from None
+
+    def start(self) -> None:
+        self._call("start")
+
+    def write(self, data: np.ndarray) -> bool:
+        return bool(self._call("write", data))
+
+    def stop(self) -> None:
+        self._call("stop")
+
+    def abort(self) -> None:
+        self._call("abort")
+
+    def close(self) -> None:
+        self._call("close")
+
+
+def open_output_stream(**kwargs: Any) -> _PortAudioOutput:
+    """The default stream factory: ``sounddevice.OutputStream(**kwargs)``."""
+    try:
+        import sounddevice  # loads PortAudio: only here, so the center runs without it
+    except (ImportError, OSError) as exc:
+        raise SoundCardError(f"the sound card output needs PortAudio: apt-get install "
+                             f"libportaudio2 ({exc})") from None
+    try:
+        stream = sounddevice.OutputStream(**kwargs)
+    except (sounddevice.PortAudioError, ValueError) as exc:
+        raise SoundCardOpenError(f"cannot open sound card output {kwargs.get('device')!r} at "
+                                 f"{kwargs.get('samplerate')} Hz: {exc}") from None
+    return _PortAudioOutput(stream, sounddevice.PortAudioError)

@@ -14,10 +14,10 @@ import framing
 from center.render import (
     CarouselRenderer,
     RenderConfig,
-    _Programme,
     mpx_rate_for_iq,
     render_summary,
 )
+from center.txchain import Programme
 from modem import SubcarrierDemodulator
 from modem.fmiq import FmIqDemodulator, FmIqDemodulatorConfig
 
@@ -127,8 +127,8 @@ def test_programme_adds_pilot_and_keeps_the_data_band() -> None:
 
 
 def test_programme_is_chunk_invariant_and_continuous_at_seams() -> None:
-    a = _Programme(228_000, 0.78, seed=3)
-    b = _Programme(228_000, 0.78, seed=3)
+    a = Programme(228_000, 0.78, seed=3)
+    b = Programme(228_000, 0.78, seed=3)
     whole = a.take(600_000)
     rng = np.random.default_rng(0)
     parts, n = [], 0

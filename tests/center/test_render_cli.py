@@ -17,7 +17,8 @@ from scipy import signal
 
 import framing
 from center.home import CenterHome
-from center.sinks import FileSink, Progress
+from center.cli_air import Progress
+from center.sinks import FileSink
 from modem import FmSubcarrierConfig, SubcarrierDemodulator
 from modem.fmiq import FmIqDemodulator, FmIqDemodulatorConfig
 from modem.formats import decode_samples, decode_wav, parse_sigmf_meta

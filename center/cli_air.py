@@ -1,0 +1,211 @@
+"""``hotcast center render`` and ``hotcast center broadcast``: the carousel as signal.
+
+``render`` writes the carousel on air now to a file (``center.render.CarouselRenderer``).
+``broadcast`` runs the live carousel (``center.live.LiveCarousel``) endlessly or for
+``--duration`` seconds of signal, a frame at a time, into a file, a pipe or a sound card;
+between frames, every ``--poll`` seconds of wall time, it reads the newest bundle seq (one
+indexed SQLite read) and, when it moved, the registry's carousel: a new delta or key roll goes
+on air at the next frame boundary, a new full bundle replaces the old one and its deltas,
+expired bundles leave. Each change prints one JSON line (to stderr when the samples go to
+stdout, else to stdout) as it reaches the air:
+``{"event": "on_air", "seq", "kind", "at_frame", "at_s", "urgent", "latency_s"}`` where
+``latency_s`` is wall-clock seconds from the bundle's ``created_at`` (whole seconds, so up to
+1 s too high) to the moment its first frame was handed to the output, and
+``{"event": "off_air", "seq", "kind", "at_frame", "at_s", "why"}``; a ``summary`` line ends it.
+
+Pacing, polling and signals: ``center.broadcast_loop``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from typing import TextIO
+
+from center import cli_output as out
+from center.broadcast_loop import BroadcastLoop
+from center.cli_common import UsageError, check_out, home_path, now_s
+from center.home import CenterHome
+from center.live import LiveCarousel
+from center.output_plan import MAX_DURATION_S, plan_output
+from center.render import RENDER_PROFILES, CarouselRenderer, RenderConfig, render_summary
+from center.sinks import FileSink, SoundCardSink
+
+SOUND_CARD_RATE_HZ = 192_000  # the top rate of common sound cards: > 2 x 88 825 Hz (fm)
+DEFAULT_POLL_S = 1.0
+
+
+# -- render --------------------------------------------------------------------------------
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    try:
+        fmt, config = plan_output(args.out, args.format, args.profile, rate_hz=args.rate,
+                                  duration_s=args.duration, injection=args.injection,
+                                  with_programme=args.with_programme)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    check_out(args.out, allow_stdout=True)
+    if args.out == "-" and sys.stdout.isatty():
+        raise UsageError("refusing to write samples to a terminal; redirect or pipe standard output")
+    with CenterHome.open(home_path(args)) as home:
+        bundles = home.carousel(now_s())
+    if not bundles:
+        raise UsageError("nothing on air: the carousel is empty; build a bundle first "
+                         "(hotcast center build --out FILE)")
+    renderer = CarouselRenderer(args.profile, bundles, config)
+    with FileSink(args.out, fmt, config.output_rate_hz) as sink:
+        seconds = render_into(renderer, sink, Progress(renderer.expected_seconds))
+    out.json_line({"file": args.out, "format": fmt, "rate": config.output_rate_hz,
+                   "seconds": round(seconds, 6),
+                   **render_summary(renderer)}, to_stderr=args.out == "-")
+    return 0
+
+
+def render_into(renderer: CarouselRenderer, sink: FileSink, progress: Progress) -> float:
+    """Run ``renderer`` into ``sink``, finish the file with its metadata; -> seconds written."""
+    rate = sink.rate_hz
+    for block in renderer.blocks():
+        sink.write(block)
+        progress.update(sink.samples / rate)
+    seconds = sink.samples / rate
+    cfg = renderer.config
+    sink.close({"profile": renderer.profile, "seqs": [p.seq for p in renderer.plan],
+                "seconds": seconds, "signal": "fm-iq" if sink.iq else "mpx",
+                "mpx_rate_hz": cfg.mpx_rate_hz, "with_programme": cfg.with_programme,
+                "injection": cfg.injection, "bits_on_air": renderer.stats.bits_on_air})
+    progress.finish(seconds)
+    return seconds
+
+
+class Progress:
+    """A one-line ``\\r`` progress report on a terminal: percent, seconds rendered, x real time.
+
+    Silent unless ``stream.isatty()``; at most one update per ``interval_s`` of wall time.
+    """
+
+    def __init__(self, total_s: float, stream: TextIO | None = None, interval_s: float = 0.2) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.total_s = total_s
+        self.interval_s = interval_s
+        self._start = time.monotonic()
+        self._last = -interval_s
+
+    def __repr__(self) -> str:
+        return f"Progress(total_s={self.total_s}, enabled={self.enabled})"
+
+    def update(self, done_s: float, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic() - self._start
+        if not force and now - self._last < self.interval_s:
+            return
+        self._last = now
+        pct = 100.0 * min(1.0, done_s / self.total_s) if self.total_s > 0 else 100.0
+        speed = f"x{done_s / now:.1f} real time" if now > 0 else ""
+        self.stream.write(f"\rrender {pct:5.1f}%  {done_s:8.1f} s  {speed}   ")
+        self.stream.flush()
+
+    def finish(self, done_s: float) -> None:
+        if self.enabled:
+            self.update(done_s, force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# -- broadcast -----------------------------------------------------------------------------
+
+
+def cmd_broadcast(args: argparse.Namespace) -> int:
+    if not (math.isfinite(args.poll) and 0 < args.poll <= 3600):
+        raise UsageError(f"--poll {args.poll:g} must be above 0 and at most 3600 seconds")
+    if args.duration is not None and not 0 < args.duration <= MAX_DURATION_S:
+        raise UsageError(f"--duration {args.duration:g} must be above 0 s and at most a year")
+    if args.profile not in RENDER_PROFILES:
+        raise UsageError(f"--profile {args.profile!r}: broadcast knows {', '.join(RENDER_PROFILES)}")
+    if args.sound_card:
+        fmt, config = "f32", _sound_card_config(args)
+    else:
+        if args.out is None:
+            raise UsageError("say where the signal goes: --out FILE, --out - or --sound-card")
+        if args.device is not None:
+            raise UsageError("--device names a sound card; use it with --sound-card")
+        try:
+            fmt, config = plan_output(args.out, args.format, args.profile, rate_hz=args.rate,
+                                      duration_s=None, injection=args.injection,
+                                      with_programme=args.with_programme)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        check_out(args.out, allow_stdout=True)
+        if args.out == "-" and sys.stdout.isatty():
+            raise UsageError("refusing to write samples to a terminal; redirect or pipe "
+                             "standard output")
+    live = LiveCarousel(args.profile, config)
+    total = None if args.duration is None else round(args.duration * config.output_rate_hz)
+    to_stderr = args.out == "-"
+    with CenterHome.open(home_path(args)) as home:
+        if args.sound_card:
+            sink = SoundCardSink(args.profile, config.mpx_rate_hz, _device(args.device))
+        else:
+            sink = FileSink(args.out, fmt, config.output_rate_hz)
+        with sink:
+            loop = BroadcastLoop(home, live, sink, poll_s=args.poll, total_samples=total,
+                                  emit=lambda obj: out.json_line(obj, to_stderr=to_stderr))
+            status = loop.run()
+    if status and args.out == "-":  # the reader went away: nothing may flush into the pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return status
+
+
+def _sound_card_config(args: argparse.Namespace) -> RenderConfig:
+    if args.out is not None or args.format is not None:
+        raise UsageError("--sound-card plays float32 MPX itself: give no --out or --format")
+    rate = SOUND_CARD_RATE_HZ if args.rate is None else args.rate
+    if not (math.isfinite(rate) and rate == int(rate)):
+        raise UsageError(f"--rate {rate:g} must be a whole number of Hz")
+    try:
+        return RenderConfig(mpx_rate_hz=int(rate), with_programme=args.with_programme,
+                            injection=args.injection)
+    except ValueError as exc:
+        raise UsageError(f"--rate / --injection: {exc}") from None
+
+
+def _device(text: str | None) -> int | str | None:
+    return int(text) if text is not None and text.isdigit() else text
+
+
+# -- parsers -------------------------------------------------------------------------------
+
+
+def add_commands(add) -> None:
+    """Register ``render`` and ``broadcast`` through ``add(name, func, help)`` of ``cli.py``."""
+    p = add("render", cmd_render, "write the carousel on air now as a signal file")
+    _signal_options(p, out_required=True)
+    p.add_argument("--duration", type=float, metavar="S", help="seconds (default one whole cycle)")
+    p = add("broadcast", cmd_broadcast, "put the carousel on air live, taking new bundles as "
+            "they are built")
+    _signal_options(p, out_required=False)
+    p.add_argument("--sound-card", action="store_true",
+                   help="play the MPX on a sound card output (default rate 192000)")
+    p.add_argument("--device", metavar="D", help="sound card: PortAudio device index or name")
+    p.add_argument("--duration", type=float, metavar="S",
+                   help="stop after this many seconds of signal (default: run until stopped)")
+    p.add_argument("--poll", type=float, default=DEFAULT_POLL_S, metavar="S",
+                   help="seconds between registry polls for new bundles (default 1)")
+
+
+def _signal_options(p: argparse.ArgumentParser, out_required: bool) -> None:
+    p.add_argument("--profile", required=True, help="modem profile (fm)")
+    p.add_argument("--out", required=out_required, metavar="FILE", help=".cu8 .cs8 .cf32 (FM I/Q), "
+                   ".wav .s16le .f32le (MPX), or - for stdout with --format")
+    p.add_argument("--rate", type=float, metavar="HZ", help="sample rate (default 1200000 for "
+                   "I/Q, 228000 for MPX)")
+    p.add_argument("--format", help="cu8, cs8, cf32, wav, s16le or f32le (default by extension)")
+    p.add_argument("--with-programme", action="store_true",
+                   help="add simulated programme, pilot, stereo and RDS to the MPX")
+    p.add_argument("--injection", type=float, default=0.10,
+                   help="subcarrier level, fraction of the 75 kHz deviation (default 0.10)")
