@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import stat
 import sys
 import time
 from typing import TextIO
@@ -120,6 +121,15 @@ class Progress:
 # -- broadcast -----------------------------------------------------------------------------
 
 
+def _is_stream(path: str) -> bool:
+    """True for a FIFO or a character device (an existing path that is not a regular file)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
 def cmd_broadcast(args: argparse.Namespace) -> int:
     if not (math.isfinite(args.poll) and 0 < args.poll <= 3600):
         raise UsageError(f"--poll {args.poll:g} must be above 0 and at most 3600 seconds")
@@ -141,6 +151,11 @@ def cmd_broadcast(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         check_out(args.out, allow_stdout=True)
+        # A pipe or a FIFO paces the broadcast (it blocks while the reader is busy); a regular
+        # file takes samples as fast as they come and would fill the disk: it needs an end.
+        if args.duration is None and args.out != "-" and not _is_stream(args.out):
+            raise UsageError(f"--out {args.out} is a regular file: give --duration S (a live "
+                             "broadcast goes to a pipe, a FIFO or --sound-card)")
         if args.out == "-" and sys.stdout.isatty():
             raise UsageError("refusing to write samples to a terminal; redirect or pipe "
                              "standard output")

@@ -85,6 +85,7 @@ def bundles_in(mpx: np.ndarray, rate_hz: int) -> list[bytes]:
     (["--sound-card", "--rate", "176400"], "--rate"),
     (["--out", "x.s16le", "--injection", "2"], "--injection"),
     (["--out", "nowhere/x.s16le"], "does not exist"),
+    (["--out", "x.s16le"], "give --duration"),
 ])
 def test_bad_options_exit_2(run, built, tmp_path, monkeypatch, argv, message) -> None:
     monkeypatch.chdir(tmp_path)
@@ -96,7 +97,8 @@ def test_bad_options_exit_2(run, built, tmp_path, monkeypatch, argv, message) ->
 
 
 def test_missing_home_and_unknown_profile_exit_2(run, tmp_path) -> None:
-    code, _, err = run("broadcast", "--profile", "fm", "--out", str(tmp_path / "x.s16le"))
+    code, _, err = run("broadcast", "--profile", "fm", "--out", str(tmp_path / "x.s16le"),
+                       "--duration", "5")
     assert code == 2 and "no center home" in err
     assert run("broadcast", "--profile", "ir", "--out", str(tmp_path / "x.s16le"))[0] == 2
     assert run("broadcast", "--profile", "ir", "--sound-card")[0] == 2
@@ -182,7 +184,7 @@ def broadcast_process(home: Path, *argv: str) -> subprocess.Popen:
 
 def test_sigint_stops_a_file_broadcast_cleanly(built, tmp_path) -> None:
     path = tmp_path / "air.s16le"
-    proc = broadcast_process(tmp_path / "home", "--out", str(path))
+    proc = broadcast_process(tmp_path / "home", "--out", str(path), "--duration", "3600")
     try:
         part = tmp_path / "air.s16le.part"
         deadline = time.monotonic() + 30
