@@ -17,15 +17,13 @@ center's command line does).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import traceback
 from collections.abc import Callable
 
 from crypto import MAX_BUNDLE_BYTES, BundleError, KeyFileError, TerminalKeys
 
 from .card import parse_card_id
-from .cli_common import DEFAULT_HOME, emit, home_path, now_s, open_store
+from .cli_common import DEFAULT_HOME, emit, home_path, now_s, open_store, run_command
 from .cli_receiver import receiver_main
 from .checks import check_card
 from .errors import BundleRefusedError, CardIdError, StoreError, UsageError
@@ -137,24 +135,7 @@ def _terminal_parser() -> argparse.ArgumentParser:
 
 
 def terminal_main(argv: list[str]) -> int:
-    try:
-        args = _terminal_parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: 2 after a usage message, 0 after --help
-        return int(exc.code or 0)
-    try:
-        return args.func(args)
-    except UsageError as exc:
-        print(f"hotcast terminal {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except Exception as exc:  # the CLI boundary: one line, exit 1 ($HOTCAST_DEBUG: traceback)
-        if os.environ.get("HOTCAST_DEBUG"):
-            traceback.print_exc()
-        print(f"hotcast terminal {args.command}: error: {type(exc).__name__}: {exc}",
-              file=sys.stderr)
-        return 1
+    return run_command("terminal", _terminal_parser(), argv)
 
 
 GroupMain = Callable[[list[str]], int]

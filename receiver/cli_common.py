@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
+import traceback
 from pathlib import Path
 
 from .errors import StoreError, UsageError
@@ -46,3 +48,28 @@ def open_store(args: argparse.Namespace) -> TerminalStore:
         return TerminalStore.open(home_path(args))
     except StoreError as exc:
         raise UsageError(str(exc)) from None
+
+
+def run_command(group: str, parser: argparse.ArgumentParser, argv: list[str]) -> int:
+    """Parse ``argv`` and run the chosen command's ``func(args)``; map failures to the exit
+    statuses of CONTRACT.md: 2 for usage errors and unusable input (one line on stderr),
+    1 for anything else (one line; ``$HOTCAST_DEBUG`` adds the traceback), and a reader of
+    stdout that went away (``| head``) ends quietly with 1."""
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 after a usage message, 0 after --help
+        return int(exc.code or 0)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"hotcast {group} {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # the CLI boundary
+        if os.environ.get("HOTCAST_DEBUG"):
+            traceback.print_exc()
+        print(f"hotcast {group} {args.command}: error: {type(exc).__name__}: {exc}",
+              file=sys.stderr)
+        return 1

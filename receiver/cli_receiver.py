@@ -19,14 +19,13 @@ them to ``receiver._device_fake`` fakes. Only this module reads the clock.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from .cli_common import DEFAULT_HOME, emit, now_s, open_store
+from .cli_common import DEFAULT_HOME, emit, now_s, open_store, run_command
 from .errors import SourceConfigError, SourceError, UsageError
 from .merge import BundleMerger
 from .pipeline import PipelineConfig, ReceivePipeline
@@ -73,6 +72,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_listen(args: argparse.Namespace) -> int:
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
     store = open_store(args)
     with store:
         try:
@@ -247,20 +248,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def receiver_main(argv: list[str]) -> int:
     """``hotcast receiver ARGS``: returns the exit status."""
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # argparse: 2 after a usage message, 0 after --help
-        return int(exc.code or 0)
-    try:
-        if getattr(args, "duration", None) is not None and not args.duration > 0:
-            raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
-        return args.func(args)
-    except UsageError as exc:
-        print(f"hotcast receiver {args.command}: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    return run_command("receiver", _parser(), argv)
 
 
 if __name__ == "__main__":
