@@ -107,9 +107,12 @@ def open_rtlsdr(device_index: int) -> Any:
     """The default device factory: ``rtlsdr.RtlSdr(device_index)``, imported only now."""
     try:
         from rtlsdr import RtlSdr
-    except (ImportError, OSError) as exc:
+    except (ImportError, OSError, AttributeError) as exc:
+        # AttributeError: a librtlsdr older than pyrtlsdr expects (Debian's 0.6 lacks
+        # rtlsdr_set_dithering); the pyrtlsdrlib package, a dependency, ships a current one.
         raise SourceError(
-            f"RTL-SDR support needs librtlsdr: apt-get install librtlsdr0 ({exc})"
+            f"RTL-SDR support needs pyrtlsdr with a current librtlsdr: "
+            f"pip install pyrtlsdr pyrtlsdrlib ({exc})"
         ) from None
     try:
         return RtlSdr(device_index=device_index)

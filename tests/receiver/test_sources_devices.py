@@ -128,7 +128,19 @@ def test_rtlsdr_configuration_failure_closes_the_device():
 
 def test_rtlsdr_without_librtlsdr_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "rtlsdr", None)  # import fails as without librtlsdr
-    with pytest.raises(SourceError, match=r"needs librtlsdr: apt-get install librtlsdr0"):
+    with pytest.raises(SourceError, match=r"needs pyrtlsdr with a current librtlsdr: pip install"):
+        RtlSdrSource(RtlSdrConfig(100e6))
+
+
+def test_the_real_pyrtlsdr_loads_and_names_a_missing_dongle():
+    """The real library, not a fake: pyrtlsdr imports with the librtlsdr that pyrtlsdrlib
+    ships, its RtlSdr has every attribute the adapter uses, and with no dongle attached (as
+    on every test machine) opening device 0 is a SourceError that says what to check."""
+    from rtlsdr import RtlSdr
+
+    for name in ("read_bytes", "close", "sample_rate", "center_freq", "gain", "freq_correction"):
+        assert hasattr(RtlSdr, name), name
+    with pytest.raises(SourceError, match=r"cannot open RTL-SDR device #0: .*plugged in"):
         RtlSdrSource(RtlSdrConfig(100e6))
 
 
