@@ -37,22 +37,18 @@ def write_entries(entries: Iterable[Entry]) -> None:
     reasons = {r: json.dumps(r.name.lower()) for r in Reason}
     by_cache: dict[str, str] = {}
     month_cache: dict[int, str] = {}
-    chunk: list[str] = []
-    for e in entries:
+
+    def line(e: Entry) -> str:
         by = by_cache.get(e.listed_by)
         if by is None:
             by = by_cache[e.listed_by] = json.dumps(e.listed_by)
         month = month_cache.get(e.expiry_code)
         if month is None:
             month = month_cache[e.expiry_code] = json.dumps(expiry_text(e.expiry_code))
-        chunk.append(f'{{"card": "{e.card_id}", "reason": {reasons[e.reason]}, '
-                     f'"listed_at": {e.listed_at}, "listed_by": {by}, "expires": {month}}}')
-        if len(chunk) >= 4096:
-            sys.stdout.write("\n".join(chunk) + "\n")
-            chunk.clear()
-    if chunk:
-        sys.stdout.write("\n".join(chunk) + "\n")
-    sys.stdout.flush()
+        return (f'{{"card": "{e.card_id}", "reason": {reasons[e.reason]}, '
+                f'"listed_at": {e.listed_at}, "listed_by": {by}, "expires": {month}}}')
+
+    _write_chunked(map(line, entries))
 
 
 def audit_row(row: tuple) -> dict:
@@ -75,11 +71,15 @@ def json_line(obj: dict, to_stderr: bool = False) -> None:
 
 def write_lines(objs: Iterable[dict]) -> None:
     """One JSON object a line on stdout, written in chunks (a million lines stay fast)."""
-    encode = json.JSONEncoder(separators=(", ", ": ")).encode
+    _write_chunked(map(json.JSONEncoder(separators=(", ", ": ")).encode, objs))
+
+
+def _write_chunked(lines: Iterable[str], chunk_lines: int = 4096) -> None:
+    """Write ``lines`` to stdout, newline-terminated, ``chunk_lines`` per write call."""
     chunk: list[str] = []
-    for obj in objs:
-        chunk.append(encode(obj))
-        if len(chunk) >= 4096:
+    for text in lines:
+        chunk.append(text)
+        if len(chunk) >= chunk_lines:
             sys.stdout.write("\n".join(chunk) + "\n")
             chunk.clear()
     if chunk:
