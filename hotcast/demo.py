@@ -148,11 +148,11 @@ def _checks(store: TerminalStore, center: CenterHome, listed: np.ndarray, cfg: D
         refused += result.outcome == REFUSED
         locked += card.locked_out
     listed_set = set(listed.tolist())
-    unlisted: list[int] = []
+    unlisted: dict[int, None] = {}  # insertion-ordered set
     while len(unlisted) < cfg.unlisted_checked:
         card_id = ISSUER_LO + int(rng.integers(UNIVERSE_SIZE))
-        if card_id not in listed_set and card_id not in unlisted:
-            unlisted.append(card_id)
+        if card_id not in listed_set:
+            unlisted[card_id] = None
     accepted = 0
     for card_id in unlisted:
         token = center.issue_token(card_id, now + 30 * 86_400, now=now, by=OPERATOR)
