@@ -28,11 +28,11 @@ import numpy as np
 
 import framing
 from center import CenterHome
-from center.live import LiveCarousel
-from crypto import TerminalKeys
-from receiver.merge import BundleMerger
-from receiver.pipeline import PipelineConfig, ReceivePipeline
-from receiver.store import TerminalStore
+from center.air.live import LiveCarousel
+from crypto import BundleKind, TerminalKeys
+from receiver.store.merge import BundleMerger
+from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
+from receiver.store.store import TerminalStore
 
 NOW = 1_790_000_000
 POLL_S = 1.0
@@ -55,7 +55,7 @@ def test_report_to_terminal_latency(benchmark, tmp_path):
     cards = (rng.choice(10**15, 50_000 + 20, replace=False) + 4 * 10**15).tolist()
     home = CenterHome.init(tmp_path / "center", now=NOW, by="bench")
     home.revoke(cards[:50_000], now=NOW, by="bench")
-    full = home.build("full", now=NOW, by="bench")
+    full = home.build(BundleKind.FULL, now=NOW, by="bench")
     store = TerminalStore.create(tmp_path / "terminal",
                                  TerminalKeys.from_bytes(home.provision(now=NOW, by="bench")))
     live = LiveCarousel("fm")
@@ -70,7 +70,7 @@ def test_report_to_terminal_latency(benchmark, tmp_path):
     def one_report():
         t0 = time.perf_counter()
         home.revoke([next(spare)], now=NOW, by="bench")
-        delta = home.build("delta", base[0], now=NOW, by="bench")
+        delta = home.build(BundleKind.DELTA, base[0], now=NOW, by="bench")
         base[0] = delta.seq
         live.update(home.carousel(NOW), NOW)  # the broadcast's poll saw the new seq
         boundary = live.frame_start_s(live.next_frame)

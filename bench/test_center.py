@@ -6,13 +6,15 @@ Run: ``.venv/bin/pytest bench/test_center.py --benchmark-only -q``. The target f
 
 from __future__ import annotations
 
+from crypto import BundleKind
+
 import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from center.home import CenterHome
+from center.registry.home import CenterHome
 
 NOW = 1_790_000_000
 ROWS = 1_000_000
@@ -67,7 +69,7 @@ def test_build_full_of_one_million(benchmark, loaded_home: CenterHome) -> None:
 def test_build_delta_of_one_million(benchmark, loaded_home: CenterHome) -> None:
     base = loaded_home.build(now=NOW, by="bench")
     loaded_home.revoke([str(4 * 10**15 + i) for i in range(0, 2000, 2)], now=NOW, by="bench")
-    built = benchmark.pedantic(lambda: loaded_home.build("delta", base.seq, now=NOW, by="bench"),
+    built = benchmark.pedantic(lambda: loaded_home.build(BundleKind.DELTA, base.seq, now=NOW, by="bench"),
                                rounds=2, iterations=1)
     benchmark.extra_info["bundle_bytes"] = len(built.sealed)
 

@@ -28,7 +28,7 @@ from framing import FrameSync, frame_config, segment
 from framing.frames import FrameGen
 from modem import FmSubcarrierConfig, SubcarrierDemodulator, SubcarrierModulator
 from modem.formats import SampleDecoder, encode_samples
-from receiver.pipeline import PipelineConfig, ReceivePipeline
+from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
 
 FM = frame_config("fm")
 RAW_BPS = 38_000
@@ -164,8 +164,8 @@ def test_peak_memory_10_minutes_from_stdin(benchmark, air, tmp_path):
     # The decoder reports its own peak: ru_maxrss of a child forked from this (large) test
     # process would include the parent's image, copied at fork and counted until exec.
     # VmHWM is the peak RSS of the exec'ed image alone.
-    code = ("import sys\nfrom receiver.cli_receiver import receiver_main\n"
-            f"status = receiver_main({args!r})\n"
+    code = ("import sys\nfrom hotcast.cli import main\n"
+            f"status = main([\"receiver\", *{args!r}])\n"
             "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
             "sys.stderr.write(hwm)\nsys.exit(status)\n")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from center.render import CarouselRenderer, RenderConfig
+from center.air.render import CarouselRenderer, RenderConfig
 from modem.formats import encode_samples
 
 SECONDS = 10.0

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from modem.formats import encode_samples, encode_wav
-from receiver.sources import FileSource, TeeRaw
+from receiver.radio.sources import FileSource, TeeRaw
 
 # Rates the formats are usually read at: 1.2 MHz I/Q from an RTL-SDR, 228 kHz MPX.
 CASES = {"cu8": 1_200_000, "cf32": 1_200_000, "s16le": 228_000, "wav": 228_000}

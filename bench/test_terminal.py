@@ -20,10 +20,10 @@ import pytest
 
 from crypto import BundleHeader, BundleKind, CenterKeys, provision, seal_bundle
 from framing import HotList, Universe, encode_list
-from receiver.checks import check_card
+from receiver.payment.checks import check_card
 from receiver.errors import StoreError
-from receiver.idkey import from_key, to_key
-from receiver.store import TerminalStore
+from framing import from_sql_key, from_sql_keys, to_sql_key, to_sql_keys
+from receiver.store.store import TerminalStore
 
 NOW = 1_790_000_000
 CACHE = Path("/tmp/hotcast-bench-terminal-10m")
@@ -75,9 +75,9 @@ def _probe_ids(store: TerminalStore) -> list[int]:
     """Half listed IDs (read back from the store), half random IDs of the universe."""
     rng = np.random.default_rng(2)
     lo, hi = UNIVERSE.ranges[0]
-    start = to_key(int(rng.integers(lo, (lo + hi) // 2)))
+    start = to_sql_key(int(rng.integers(lo, (lo + hi) // 2)))
     sample = store._conn.execute("SELECT id FROM hot WHERE id >= ? LIMIT 1000", (start,)).fetchall()
-    listed = [from_key(k) for (k,) in sample]
+    listed = [from_sql_key(k) for (k,) in sample]
     assert listed, "the cached store holds no IDs of the bench universe"
     randoms = rng.integers(lo, hi, size=LOOKUPS // 2, dtype=np.uint64, endpoint=True).tolist()
     ids = (listed * (LOOKUPS // 2 // max(len(listed), 1) + 1))[: LOOKUPS // 2] + randoms

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from center import CenterHome
-from crypto import read_unverified_header
+from crypto import BundleKind, read_unverified_header
 from framing import CarouselScheduler, frame_config, segment
 from framing.frames import FrameGen
 from modem import FmSubcarrierConfig, SubcarrierModulator
@@ -63,9 +63,9 @@ def make_center(path: Path, seed: int) -> tuple[list, bytes]:
     cards = [int(c) for c in rng.choice(10**15, ENTRIES + DELTA_ENTRIES, replace=False) + 4 * 10**15]
     with CenterHome.init(path, now=now, by="make_captures") as home:
         home.revoke(cards[:ENTRIES], now=now, by="make_captures")
-        full = home.build("full", now=now, by="make_captures", valid_for_s=VALID_S)
+        full = home.build(BundleKind.FULL, now=now, by="make_captures", valid_for_s=VALID_S)
         home.revoke(cards[ENTRIES:], now=now, by="make_captures")
-        delta = home.build("delta", full.seq, now=now, by="make_captures", valid_for_s=VALID_S)
+        delta = home.build(BundleKind.DELTA, full.seq, now=now, by="make_captures", valid_for_s=VALID_S)
         keys = home.provision(now=now, by="make_captures")
     return [full, delta], keys
 

@@ -20,6 +20,10 @@ class CenterInputError(CenterError):
     """Bad operator input; nothing was changed."""
 
 
+class UsageError(CenterInputError):
+    """A command-line value that argparse cannot check by itself."""
+
+
 class CardIdError(CenterInputError):
     """A card ID is not a decimal number of 1 to 19 digits below 2**64, or is outside the universe."""
 

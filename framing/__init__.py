@@ -3,9 +3,17 @@
 Pure functions and values over bytes and numpy arrays; no I/O. Imports nothing of ours.
 """
 
+from .cardid import (
+    from_sql_key,
+    from_sql_keys,
+    is_card_id_text,
+    parse_card_id,
+    to_sql_key,
+    to_sql_keys,
+)
 from .carousel import CarouselScheduler, segment
 from .crc import crc32c, crc32c_rows
-from .errors import FrameError, FramingError, ListCodecError, ReassemblyError
+from .errors import CardIdError, FrameError, FramingError, ListCodecError, ReassemblyError
 from .frameformat import Block, Frame, FrameConfig, FrameHeader, bundle_digest, check_header
 from .framesync import FrameSync, FrameStats
 from .hotlist import HotList, ListDelta, Reason, Universe, diff, month_code, month_of, patch
@@ -16,6 +24,7 @@ from .reassembly import Reassembler, ReassemblyConfig, ReassemblyStats
 __all__ = [
     "PROFILES",
     "Block",
+    "CardIdError",
     "CarouselScheduler",
     "Frame",
     "FrameConfig",
@@ -34,6 +43,12 @@ __all__ = [
     "Reassembler",
     "Universe",
     "bound_bits",
+    "from_sql_key",
+    "from_sql_keys",
+    "is_card_id_text",
+    "parse_card_id",
+    "to_sql_key",
+    "to_sql_keys",
     "bundle_digest",
     "check_header",
     "crc32c",

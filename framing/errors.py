@@ -19,3 +19,7 @@ class FrameError(FramingError):
 
 class ReassemblyError(FramingError):
     """Blocks cannot be reassembled into a bundle (inconsistent blocks of one bundle)."""
+
+
+class CardIdError(FramingError, ValueError):
+    """Text that is not a card ID (1 to 19 ASCII decimal digits); the message names the value."""

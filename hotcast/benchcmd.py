@@ -17,20 +17,17 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parents[1] / "bench"
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hotcast bench", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="skip slow benchmarks, fewer rounds")
     parser.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     parser.add_argument("-k", dest="select", help="only benchmarks matching this pytest -k expression")
-    return parser.parse_args(argv)
 
 
 def _format_info(info: dict) -> str:
     return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items())
 
 
-def main(argv: list[str]) -> int:
-    args = _parse(argv)
+def run(args: argparse.Namespace, ctx) -> int:
     if not BENCH_DIR.is_dir():
         sys.stderr.write(f"hotcast bench: no bench/ folder beside the package ({BENCH_DIR}); "
                          "run from a source checkout\n")

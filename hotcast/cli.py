@@ -1,47 +1,98 @@
-"""The ``hotcast`` command: a table from the first word to the module that handles it.
+"""The ``hotcast`` command: one parser tree over every group, run by ``hotcast.runner``.
 
-No logic lives here; each group parses its own arguments and returns an exit status
-(0 done, 2 bad usage or input, 1 any other failure; see shared/CONTRACT.md).
+No logic lives here: a table of groups (each group module registers its commands), ``--version``
+and ``help``. Groups are imported statically. Exit statuses: see ``hotcast.runner``.
 """
 
 from __future__ import annotations
 
-import importlib
+import argparse
 import sys
+from importlib import metadata
 
-# group word -> (module, whether the module wants the group word itself in argv)
-GROUPS: dict[str, tuple[str, bool]] = {
-    "center": ("center.cli", False),
-    "terminal": ("receiver.cli", True),
-    "receiver": ("receiver.cli", True),
-    "bench": ("hotcast.benchcmd", False),
-    "demo": ("hotcast.demo", False),
+from center import cli as center_cli
+from center.air import cli as air_cli
+from hotcast import benchcmd, demo, devices, plots
+from hotcast.runner import Context, HotcastParser, run_parsed
+from receiver import cli as terminal_cli
+from receiver.radio import cli as receiver_cli
+
+# group word -> (one-line help, the functions that register its commands). A group with a
+# ``run`` module attribute instead is a single command (``demo``, ``bench``, ...).
+GROUPS = {
+    "center": ("the center: registry, keys, bundles, what goes on air",
+               (center_cli.add_commands, air_cli.add_commands)),
+    "terminal": ("a terminal's store: init, apply bundles, check cards, status",
+                 (terminal_cli.add_commands,)),
+    "receiver": ("the radio receiver: profiles, decode files or stdin, listen live, monitor",
+                 (receiver_cli.add_commands,)),
+}
+SINGLE = {
+    "demo": ("the main job end to end on the embedded defaults", demo),
+    "bench": ("throughput and link-quality benchmarks", benchcmd),
+    "devices": ("list RTL-SDR dongles and sound cards", devices),
+    "plot": ("draw a capture's spectrum and constellation, or a decode log's quality, as PNG",
+             plots),
 }
 
-USAGE = """usage: hotcast {center,terminal,receiver,bench,demo} ...
 
-  center     the center: registry, keys, bundles, rendering the carousel
-  terminal   a terminal's store: init, apply bundles, check cards, status
-  receiver   the radio receiver: profiles, decode files or stdin, listen live
-  bench      throughput and link-quality benchmarks
-  demo       the main job end to end on the embedded defaults
+def version() -> str:
+    try:
+        return metadata.version("hotcast")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
-Run `hotcast GROUP --help` for the commands of a group.
-"""
+
+def build_parser() -> HotcastParser:
+    parser = HotcastParser(prog="hotcast", description="Broadcast hot-card lists one way to "
+                           "offline payment terminals (FM subcarrier, audio, infrared).")
+    parser.add_argument("--version", action="version", version=f"hotcast {version()}")
+    top = parser.add_subparsers(dest="group", metavar="GROUP", parser_class=HotcastParser)
+    for name, (text, registrars) in GROUPS.items():
+        group = top.add_parser(name, help=text, description=text)
+        sub = group.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                   parser_class=HotcastParser)
+        for register in registrars:
+            register(sub)
+    for name, (text, module) in SINGLE.items():
+        p = top.add_parser(name, help=text, description=module.__doc__.split("\n\n")[0])
+        module.add_arguments(p)
+        p.set_defaults(func=module.run)
+    helper = top.add_parser("help", help="show the commands of hotcast or of one group",
+                            description="show the commands of hotcast or of one group")
+    helper.add_argument("topic", nargs="?", metavar="GROUP")
+    helper.set_defaults(func=None)
+    return parser
+
+
+def _help(parser: HotcastParser, topic: str | None) -> int:
+    if topic is None:
+        parser.print_help()
+        return 0
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if topic not in sub.choices or topic == "help":
+        sys.stderr.write(f"hotcast help: no group {topic!r}; groups: "
+                         f"{', '.join(n for n in sub.choices if n != 'help')}\n")
+        return 2
+    sub.choices[topic].print_help()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else list(argv)
-    if not args or args[0] in ("-h", "--help"):
-        sys.stdout.write(USAGE)
-        return 0 if args else 2
-    entry = GROUPS.get(args[0])
-    if entry is None:
-        sys.stderr.write(f"hotcast: unknown command {args[0]!r}\n{USAGE}")
+    args_in = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(args_in)
+    except SystemExit as exc:  # argparse: 2 after a usage message, 0 after --help/--version
+        return int(exc.code or 0)
+    if args.group is None:
+        parser.print_help(sys.stderr)
         return 2
-    module_name, keep_word = entry
-    module = importlib.import_module(module_name)
-    return module.main(args if keep_word else args[1:])
+    if args.group == "help":
+        return _help(parser, args.topic)
+    prog = " ".join(["hotcast", args.group] + ([args.command] if getattr(args, "command", None)
+                                                else []))
+    return run_parsed(args, Context(prog), args.func)
 
 
 if __name__ == "__main__":

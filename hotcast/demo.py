@@ -25,22 +25,24 @@ from pathlib import Path
 import numpy as np
 
 from center import CenterHome
-from center.render import CarouselRenderer, RenderConfig
-from center.sinks import FileSink
-from crypto import TerminalKeys
+from center.air.render import CarouselRenderer, RenderConfig
+from modem import InputKind, TxOptions
+from center.air.sinks import FileSink
+from crypto import BundleKind, TerminalKeys
 from framing import Reason, Universe
 from modem.channel import ChannelConfig, ChannelSimulator, cnr_for_subcarrier_ebn0
 from modem.mpxsim import mpx_spectrum
-from receiver.card import ICCard
-from receiver.checks import TerminalPolicy
-from receiver.merge import BundleMerger
-from receiver.pipeline import PipelineConfig, ReceivePipeline
-from receiver.reader import SimulatedReader
-from receiver.sources import FileSource
-from receiver.store import TerminalStore
-from receiver.terminal import PAID, REFUSED, PosTerminal, PurseTerminal
+from receiver.payment.card import ICCard
+from receiver.payment.checks import TerminalPolicy
+from receiver.store.merge import BundleMerger
+from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
+from receiver.payment.reader import SimulatedReader
+from receiver.radio.sources import FileSource
+from receiver.store.store import TerminalStore
+from receiver.payment.terminal import PAID, REFUSED, PosTerminal, PurseTerminal
 
 OPERATOR = "demo"
+PROFILE = "fm"
 ISSUER_LO = 4929_0000_0000_0000  # one issuer's range of 10 000 000 card numbers
 UNIVERSE_SIZE = 10_000_000
 IQ_RATE_HZ = 1_200_000  # CONTRACT's default I/Q rate for `center render`
@@ -65,15 +67,13 @@ class DemoConfig:
             raise ValueError(f"unlisted_checked must be in 1..100000, got {self.unlisted_checked}")
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="hotcast demo", description=__doc__.splitlines()[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", help="keep the signal, homes and spectrum PNG here")
     parser.add_argument("--revoked", type=int, default=DemoConfig.revoked,
                         help="cards revoked (default %(default)s)")
     parser.add_argument("--ebn0", type=float, default=DemoConfig.ebn0_db,
                         help="Eb/N0 per payload bit on the subcarrier, dB (default %(default)s)")
     parser.add_argument("--seed", type=int, default=DemoConfig.seed)
-    return parser.parse_args(argv)
 
 
 def _say(text: str) -> None:
@@ -88,15 +88,15 @@ def _center(home: Path, cfg: DemoConfig, rng: np.random.Generator, now: int):
     reasons = rng.choice(len(REASON_WEIGHTS), size=cfg.revoked, p=list(REASON_WEIGHTS.values()))
     for code, reason in enumerate(REASON_WEIGHTS):
         center.revoke([int(c) for c in listed[reasons == code]], reason, now=now, by=OPERATOR)
-    built = center.build("full", now=now, by=OPERATOR)
+    built = center.build(BundleKind.FULL, now=now, by=OPERATOR)
     return center, listed, built
 
 
 def _render(center: CenterHome, cfg: DemoConfig, out: Path, now: int) -> tuple[CarouselRenderer, float]:
     """One carousel cycle -> FM I/Q through the channel -> ``out`` (cu8 + .sigmf-meta)."""
-    renderer = CarouselRenderer("fm", center.carousel(now), RenderConfig(
-        mpx_rate_hz=MPX_RATE_HZ, iq_rate_hz=IQ_RATE_HZ, with_programme=True))
-    injection = renderer.modem_config.injection
+    renderer = CarouselRenderer(PROFILE, center.carousel(now), RenderConfig(
+        tx=TxOptions(baseband_rate_hz=MPX_RATE_HZ, iq_rate_hz=IQ_RATE_HZ, with_programme=True)))
+    injection = renderer.chain.level
     # Subcarrier power = injection^2 / 2 (a sine of that amplitude); Eb per *payload* bit.
     cnr_db = cnr_for_subcarrier_ebn0(cfg.ebn0_db, injection ** 2 / 2, renderer.net_bits_per_second)
     channel = ChannelSimulator(ChannelConfig(
@@ -105,7 +105,7 @@ def _render(center: CenterHome, cfg: DemoConfig, out: Path, now: int) -> tuple[C
     with FileSink(str(out), "cu8", IQ_RATE_HZ) as sink:
         for block in renderer.blocks():
             sink.write(channel.process(block))
-        sink.close({"profile": "fm", "demo_cnr_db": round(cnr_db, 2),
+        sink.close({"profile": PROFILE, "demo_cnr_db": round(cnr_db, 2),
                     "demo_ebn0_db": cfg.ebn0_db, "freq_offset_hz": cfg.freq_offset_hz,
                     "clock_offset_ppm": cfg.clock_offset_ppm})
     return renderer, cnr_db
@@ -114,19 +114,19 @@ def _render(center: CenterHome, cfg: DemoConfig, out: Path, now: int) -> tuple[C
 def _spectrum_png(center: CenterHome, path: Path, now: int) -> None:
     from hotcast.plots import plot_mpx_spectrum  # matplotlib only when a PNG is asked for
 
-    renderer = CarouselRenderer("fm", center.carousel(now), RenderConfig(
-        mpx_rate_hz=MPX_RATE_HZ, with_programme=True, duration_s=4.0))
+    renderer = CarouselRenderer(PROFILE, center.carousel(now), RenderConfig(
+        tx=TxOptions(baseband_rate_hz=MPX_RATE_HZ, with_programme=True), duration_s=4.0))
     mpx = np.concatenate(list(renderer.blocks()))
     freqs, psd_db = mpx_spectrum(mpx, MPX_RATE_HZ)
     plot_mpx_spectrum(freqs, psd_db, str(path),
                       title="hotcast MPX: programme, pilot, L-R, RDS and the 76 kHz data subcarrier")
 
 
-def _decode(store: TerminalStore, signal: Path, now: int) -> tuple[dict, list[dict], float]:
+def _decode(store: TerminalStore, signal: Path, now: int) -> tuple[Summary, list[Event], float]:
     source = FileSource(str(signal))
-    pipeline = ReceivePipeline(PipelineConfig("fm", is_iq=True, sample_rate_hz=source.sample_rate_hz))
+    pipeline = ReceivePipeline(PipelineConfig(PROFILE, InputKind.IQ, source.sample_rate_hz))
     merger = BundleMerger(store)
-    events: list[dict] = []
+    events: list[Event] = []
     cpu0 = time.process_time()
     with source:
         for block in source:
@@ -164,9 +164,8 @@ def _checks(store: TerminalStore, center: CenterHome, listed: np.ndarray, cfg: D
             "sales_total_minor": store.sales_summary()[1]}
 
 
-def run(cfg: DemoConfig, workdir: Path, spectrum_png: bool) -> int:
+def run_demo(cfg: DemoConfig, workdir: Path, spectrum_png: bool, now: int) -> int:
     t0 = time.perf_counter()
-    now = int(time.time())
     rng = np.random.default_rng(cfg.seed)
     _say(f"center: revoking {cfg.revoked:,} of {UNIVERSE_SIZE:,} cards, building a full bundle")
     center, listed, built = _center(workdir / "center", cfg, rng, now)
@@ -177,13 +176,13 @@ def run(cfg: DemoConfig, workdir: Path, spectrum_png: bool) -> int:
     store = TerminalStore.create(workdir / "terminal", keys)
     _say("terminal: decoding the capture")
     summary, events, cpu = _decode(store, signal, now)
-    applied = [e for e in events if e.get("event") == "bundle_applied"]
+    applied = [e for e in events if isinstance(e, BundleApplied)]
     _say(f"terminal: checking {cfg.revoked:,} listed and {cfg.unlisted_checked:,} unlisted cards")
     checks = _checks(store, center, listed, cfg, rng, now)
     if spectrum_png:
         _spectrum_png(center, workdir / "mpx-spectrum.png", now)
-    seconds = summary["seconds_of_signal"]
-    ok = (applied and applied[-1]["seq"] == built.seq and applied[-1]["entries"] == cfg.revoked
+    seconds = summary.seconds_of_signal
+    ok = (applied and applied[-1].seq == built.seq and applied[-1].entries == cfg.revoked
           and checks["refused"] == checks["locked_out"] == cfg.revoked
           and checks["accepted"] == cfg.unlisted_checked)
     rows = [
@@ -194,9 +193,9 @@ def run(cfg: DemoConfig, workdir: Path, spectrum_png: bool) -> int:
         ("net payload rate", f"{renderer.net_bits_per_second / 1e3:.1f} kbit/s"),
         ("channel", f"Eb/N0 {cfg.ebn0_db:g} dB (CNR {cnr_db:.1f} dB), "
                     f"{cfg.freq_offset_hz / 1e3:g} kHz offset, {cfg.clock_offset_ppm:g} ppm"),
-        ("frames ok / bad", f"{summary['frames_ok']} / {summary['frames_bad']}"),
+        ("frames ok / bad", f"{summary.frames_ok} / {summary.frames_bad}"),
         ("decode speed", f"{seconds / cpu:.1f}x real time ({cpu:.1f} s CPU)"),
-        ("bundle applied", f"seq {applied[-1]['seq']}, {applied[-1]['entries']:,} entries"
+        ("bundle applied", f"seq {applied[-1].seq}, {applied[-1].entries:,} entries"
                            if applied else "NONE"),
         ("purse: listed refused", f"{checks['refused']:,} (locked out {checks['locked_out']:,})"),
         ("POS: unlisted accepted", f"{checks['accepted']:,} of {checks['unlisted']:,}"),
@@ -212,8 +211,7 @@ def run(cfg: DemoConfig, workdir: Path, spectrum_png: bool) -> int:
     return 0 if ok else 1
 
 
-def main(argv: list[str]) -> int:
-    args = _parse(argv)
+def run(args: argparse.Namespace, ctx) -> int:
     try:
         cfg = DemoConfig(revoked=args.revoked, ebn0_db=args.ebn0, seed=args.seed)
     except ValueError as exc:
@@ -225,11 +223,11 @@ def main(argv: list[str]) -> int:
             _say(f"hotcast demo: --out {out} exists and is not empty")
             return 2
         out.mkdir(parents=True, exist_ok=True)
-        code = run(cfg, out, spectrum_png=True)
+        code = run_demo(cfg, out, spectrum_png=True, now=ctx.now())
         print(f"  kept in {out}: air.cu8 (+ .sigmf-meta), mpx-spectrum.png, center/, terminal/")
         return code
     tmp = Path(tempfile.mkdtemp(prefix="hotcast-demo-"))
     try:
-        return run(cfg, tmp, spectrum_png=False)
+        return run_demo(cfg, tmp, spectrum_png=False, now=ctx.now())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

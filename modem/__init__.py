@@ -1,17 +1,31 @@
-"""modem: bits <-> samples, one module per profile; numpy/scipy only, no I/O."""
+"""modem: bits <-> samples, one module per profile; numpy/scipy only, no I/O.
+
+``PROFILES`` is the one table of profiles (``modem.profiles``); ``TxChain`` and ``RxChain`` are
+the transmit and receive chains every caller composes from it.
+"""
 
 from .errors import ModemError, SampleFormatError, SampleRateError
 from .fm import SubcarrierDemodulator, SubcarrierModulator
 from .fm_config import DemodStats, FmSubcarrierConfig
-from .profiles import PROFILES
+from .profiles import PROFILES, Baseband, InputKind, ModemProfile, modem_profile
+from .rxchain import RxChain, RxQuality
+from .txchain import TxChain, TxOptions
 
 __all__ = [
     "PROFILES",
+    "Baseband",
     "DemodStats",
     "FmSubcarrierConfig",
+    "InputKind",
     "ModemError",
+    "ModemProfile",
+    "RxChain",
+    "RxQuality",
     "SampleFormatError",
     "SampleRateError",
     "SubcarrierDemodulator",
     "SubcarrierModulator",
+    "TxChain",
+    "TxOptions",
+    "modem_profile",
 ]

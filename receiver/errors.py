@@ -3,7 +3,7 @@
 Bad or unauthentic input raises one of these (or the ``crypto.BundleError`` /
 ``framing.ListCodecError`` that caused it, wrapped as ``BundleBodyError``); misuse of an
 API raises ``ValueError`` / ``TypeError``. A refused card is not an error: it is a
-verdict (see ``receiver.checks``). Whenever one of these is raised by a store operation,
+verdict (see ``receiver.payment.checks``). Whenever one of these is raised by a store operation,
 the store is exactly as it was before the call.
 """
 
@@ -66,10 +66,6 @@ class CardError(ReceiverError):
 
 class CardLockedError(CardError):
     """The card is locked out: it can no longer give money."""
-
-
-class CardIdError(ReceiverError, ValueError):
-    """Text that is not a card ID (1 to 19 decimal digits, below 2**64); names the value."""
 
 
 class UsageError(ReceiverError):

@@ -6,7 +6,7 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from center.home import REGISTRY_FILE
+from center.registry.home import REGISTRY_FILE
 
 NOW = 1_790_000_000  # 2026-09-21 UTC, fixed so expiry pruning is reproducible
 OPERATOR = "tester"

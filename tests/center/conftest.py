@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from center_helpers import NOW, OPERATOR
 
-from center import cli
-from center.home import CenterHome
+from hotcast import cli as hotcast_cli
+from center.registry.home import CenterHome
 
 
 @pytest.fixture
@@ -19,13 +19,13 @@ def home(tmp_path: Path):
 
 @pytest.fixture
 def run(monkeypatch, capsys, tmp_path: Path):
-    """Call ``center.cli.main`` in-process with --home defaulting to tmp_path/home."""
+    """Call ``hotcast center`` in-process with --home defaulting to tmp_path/home."""
     monkeypatch.setenv("HOTCAST_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HOTCAST_NOW", str(NOW))
     monkeypatch.setenv("HOTCAST_OPERATOR", OPERATOR)
 
     def _run(*argv: str) -> tuple[int, str, str]:
-        code = cli.main(list(argv))
+        code = hotcast_cli.main(["center", *argv])
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from center_helpers import NOW, OPERATOR, dump_home
 
-import center.home as home_module
+import center.registry.home as home_module
 from center.errors import HomeError, ListedCardError, UnknownSeqError
-from center.home import KEYS_FILE, PENDING_KEYS_FILE, CenterHome
+from center.registry.home import KEYS_FILE, PENDING_KEYS_FILE, CenterHome
 from crypto import (
     BundleKind,
     CenterKeys,
@@ -55,13 +55,13 @@ def test_delta_from_any_earlier_list_patches_to_the_current_list(home) -> None:
     first = home.build(now=NOW, by=OPERATOR)
     home.reinstate(["3", "4"], now=NOW, by=OPERATOR)
     home.revoke(["1000"], "fraud", now=NOW, by=OPERATOR)
-    second = home.build("delta", first.seq, now=NOW, by=OPERATOR)
+    second = home.build(BundleKind.DELTA, first.seq, now=NOW, by=OPERATOR)
     home.revoke(["5"], "other", now=NOW, by=OPERATOR)
     _, full0 = decode_list(open_bundle(first.sealed, keys).body)
     _, delta0 = decode_delta(open_bundle(second.sealed, keys).body)
     lists_at = {first.seq: full0, second.seq: patch(full0, delta0)}
     for base in (first, second):
-        delta_bundle = home.build("delta", base.seq, now=NOW, by=OPERATOR)
+        delta_bundle = home.build(BundleKind.DELTA, base.seq, now=NOW, by=OPERATOR)
         opened = open_bundle(delta_bundle.sealed, keys)
         assert opened.header.kind is BundleKind.DELTA and opened.header.base_seq == base.seq
         _, delta = decode_delta(opened.body)
@@ -74,7 +74,7 @@ def test_delta_from_any_earlier_list_patches_to_the_current_list(home) -> None:
 def test_sequence_numbers_grow_across_all_kinds(home) -> None:
     seqs = [home.build(now=NOW, by=OPERATOR).seq,
             home.rotate_master(now=NOW, by=OPERATOR).seq,
-            home.build("delta", 1, now=NOW, by=OPERATOR).seq,
+            home.build(BundleKind.DELTA, 1, now=NOW, by=OPERATOR).seq,
             home.rotate_signing(now=NOW, by=OPERATOR).seq,
             home.build(now=NOW, by=OPERATOR).seq]
     assert seqs == [1, 2, 3, 4, 5]
@@ -86,9 +86,9 @@ def test_delta_base_must_be_a_built_list(home) -> None:
     home.rotate_master(now=NOW, by=OPERATOR)
     before = dump_home(home.path)
     with pytest.raises(UnknownSeqError, match="seq 7: it was never built"):
-        home.build("delta", 7, now=NOW, by=OPERATOR)
+        home.build(BundleKind.DELTA, 7, now=NOW, by=OPERATOR)
     with pytest.raises(UnknownSeqError, match="seq 2: it is a master_roll bundle"):
-        home.build("delta", 2, now=NOW, by=OPERATOR)
+        home.build(BundleKind.DELTA, 2, now=NOW, by=OPERATOR)
     assert dump_home(home.path) == before
 
 
@@ -113,7 +113,7 @@ def test_master_roll_lets_an_old_terminal_open_new_bundles(home) -> None:
     old_terminal = terminal(home)
     home.revoke(["77"], now=NOW, by=OPERATOR)
     roll = home.rotate_master(now=NOW, by=OPERATOR)
-    assert roll.kind == "master_roll"
+    assert roll.kind is BundleKind.MASTER_ROLL
     built = home.build(now=NOW, by=OPERATOR)
     assert open_bundle(built.sealed, terminal(home)).header.master_key_id == roll.announces_key
     updated = apply_key_roll(open_bundle(roll.sealed, old_terminal), old_terminal)
@@ -133,14 +133,14 @@ def test_carousel_is_rolls_latest_full_and_newer_deltas_in_seq_order(home) -> No
     assert home.carousel() == []
     home.build(now=NOW, by=OPERATOR)                       # 1 full (superseded)
     home.rotate_master(now=NOW, by=OPERATOR)               # 2 roll
-    home.build("delta", 1, now=NOW, by=OPERATOR)           # 3 delta (before the latest full)
+    home.build(BundleKind.DELTA, 1, now=NOW, by=OPERATOR)           # 3 delta (before the latest full)
     home.build(now=NOW, by=OPERATOR)                       # 4 full
-    home.build("delta", 4, now=NOW, by=OPERATOR)           # 5 delta
+    home.build(BundleKind.DELTA, 4, now=NOW, by=OPERATOR)           # 5 delta
     home.rotate_signing(now=NOW, by=OPERATOR)              # 6 roll
-    home.build("delta", 4, now=NOW, by=OPERATOR)           # 7 delta
+    home.build(BundleKind.DELTA, 4, now=NOW, by=OPERATOR)           # 7 delta
     on_air = home.carousel()
     assert [(b.seq, b.kind) for b in on_air] == [
-        (2, "master_roll"), (4, "full"), (5, "delta"), (6, "signer_roll"), (7, "delta")]
+        (2, BundleKind.MASTER_ROLL), (4, BundleKind.FULL), (5, BundleKind.DELTA), (6, BundleKind.SIGNER_ROLL), (7, BundleKind.DELTA)]
     assert on_air[1].sealed == home.bundle(4).sealed
 
 

@@ -234,9 +234,8 @@ def test_list_fast_path_matches_json_dumps(home, capsys) -> None:
 
     home.import_csv('1,stolen,2030-01\n9999999999999999999,other\n', now=NOW, by='o"dd\\name')
     entries = list(home.list_entries())
-    cli_output.write_entries(entries)
-    fast = capsys.readouterr().out
-    assert fast == "".join(json.dumps(cli_output.entry(e)) + "\n" for e in entries)
+    fast = list(cli_output.entry_lines(entries))
+    assert fast == [json.dumps(cli_output.entry(e)) for e in entries]
 
 
 def test_subprocess_import_from_standard_input(tmp_path: Path) -> None:

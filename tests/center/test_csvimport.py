@@ -1,4 +1,4 @@
-"""CSV import parsing: all or nothing, the first bad row named by its line (center.csvimport)."""
+"""CSV import parsing: all or nothing, the first bad row named by its line (center.registry.csvimport)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from center.csvimport import decode_csv_bytes, parse_csv
+from center.registry.csvimport import decode_csv_bytes, parse_csv
 from center.errors import CsvImportError
 from framing import Universe, month_code
 

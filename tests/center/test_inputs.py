@@ -1,4 +1,4 @@
-"""Card ID rule, reasons, months, dates and universes (center.inputs)."""
+"""Card ID rule, reasons, months, dates and universes (center.registry.inputs)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from center.errors import CardIdError, ReasonError, UniverseError
-from center.inputs import (
+from framing import CardIdError as TextCardIdError
+from center.registry.inputs import (
     parse_card_id,
     parse_card_ids,
     parse_date_end,
@@ -28,8 +29,10 @@ def test_every_19_digit_number_parses(value: int) -> None:
 
 @given(st.integers(min_value=10**19, max_value=2**70))
 def test_20_digits_and_more_are_refused(value: int) -> None:
-    with pytest.raises(CardIdError, match=str(value)):
+    with pytest.raises(TextCardIdError, match=str(value)):
         parse_card_id(str(value))
+    with pytest.raises(CardIdError, match=str(value)):
+        parse_card_ids([str(value)], UNIVERSE)
 
 
 @pytest.mark.parametrize("text", [
@@ -37,7 +40,7 @@ def test_20_digits_and_more_are_refused(value: int) -> None:
     "18446744073709551615", "00000000000000000001",
 ])
 def test_not_a_card_id_is_refused_naming_it(text: str) -> None:
-    with pytest.raises(CardIdError) as info:
+    with pytest.raises(TextCardIdError) as info:
         parse_card_id(text)
     assert repr(text) in str(info.value)
 

@@ -3,15 +3,17 @@ chunk independence, and equality with the fixed render when nothing changes."""
 
 from __future__ import annotations
 
+from crypto import BundleKind
+
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 
 import framing
-from center.live import LiveCarousel
-from center.render import CarouselRenderer, RenderConfig
-from modem import SubcarrierDemodulator
+from center.air.live import LiveCarousel
+from center.air.render import CarouselRenderer, RenderConfig
+from modem import SubcarrierDemodulator, TxOptions
 
 NOW = 1_790_000_000
 DAY = 86_400
@@ -23,7 +25,7 @@ class FakeBundle:
     """What the live carousel needs of a BuiltBundle."""
 
     seq: int
-    kind: str
+    kind: BundleKind
     sealed: bytes
     created_at: int = NOW
     valid_until: int = NOW + DAY
@@ -33,10 +35,10 @@ def noisy_bytes(n: int, seed: int) -> bytes:
     return np.random.default_rng(seed).integers(0, 256, n, dtype=np.uint8).tobytes()
 
 
-FULL = FakeBundle(1, "full", noisy_bytes(6_000, 1))  # 8 source + 2 repair blocks
-DELTA = FakeBundle(2, "delta", noisy_bytes(900, 2), created_at=NOW + 5)  # 2 + 2 blocks
-FULL2 = FakeBundle(3, "full", noisy_bytes(3_000, 3), created_at=NOW + 9)  # 4 + 2 blocks
-ROLL = FakeBundle(4, "master_roll", noisy_bytes(400, 4))  # 1 + 2 blocks
+FULL = FakeBundle(1, BundleKind.FULL, noisy_bytes(6_000, 1))  # 8 source + 2 repair blocks
+DELTA = FakeBundle(2, BundleKind.DELTA, noisy_bytes(900, 2), created_at=NOW + 5)  # 2 + 2 blocks
+FULL2 = FakeBundle(3, BundleKind.FULL, noisy_bytes(3_000, 3), created_at=NOW + 9)  # 4 + 2 blocks
+ROLL = FakeBundle(4, BundleKind.MASTER_ROLL, noisy_bytes(400, 4))  # 1 + 2 blocks
 
 
 def run_live(changes: dict[int, tuple[list, int]], frames: int, chunk: int,
@@ -72,13 +74,13 @@ def test_urgent_delta_goes_on_air_at_the_next_frame_boundary() -> None:
     assert on[0].to_json() == {"event": "on_air", "seq": 2, "kind": "delta", "at_frame": 5,
                                "at_s": round(on[0].at_s, 6), "urgent": True}
     # then the delta joins the round-robin with its share: full 10 : delta 4
-    assert live.on_air() == [(1, "full"), (2, "delta")]
+    assert live.on_air() == [(1, BundleKind.FULL), (2, BundleKind.DELTA)]
 
 
 def test_urgent_delta_decodes_from_the_samples() -> None:
     live, blocks = run_live({0: ([FULL], NOW), 2: ([FULL, DELTA], NOW + 6)}, 6, chunk=2)
     mpx = np.concatenate([b.samples for b in blocks] + [live.flush()])
-    dem = SubcarrierDemodulator(live.modem_config)
+    dem = SubcarrierDemodulator(live.modem_profile.config)
     bits = np.concatenate([dem.process(mpx), dem.flush()])
     frames = framing.FrameSync(live.frame_config).process(bits)
     assert [(f.block.header.stream, f.block.header.seq) for f in frames][2:6] == [(DELTA_STREAM, 2)] * 4
@@ -95,7 +97,7 @@ def test_a_roll_is_urgent_but_a_new_full_is_not() -> None:
     full2 = [e for e in events(blocks) if e.seq == 3]
     assert len(full2) == 1 and full2[0].event == "on_air" and not full2[0].urgent
     assert all(s[1] in (3, 4) for s in air[10:])
-    assert live.on_air() == [(3, "full"), (4, "master_roll")]
+    assert live.on_air() == [(3, BundleKind.FULL), (4, BundleKind.MASTER_ROLL)]
 
 
 def test_initial_bundles_join_the_round_robin_not_urgent() -> None:
@@ -110,7 +112,7 @@ def test_expired_bundles_leave_and_empty_slots_are_idle() -> None:
     live.update([FULL, short], NOW)
     first = live.process(2)
     live.expire(NOW + 11)
-    assert live.on_air() == [(1, "full")]
+    assert live.on_air() == [(1, BundleKind.FULL)]
     live.update([replace(FULL, valid_until=NOW + 20)], NOW + 21)  # the full expired too
     block = live.process(3)
     assert [(e.event, e.seq, e.why) for e in block.events] == [
@@ -120,7 +122,8 @@ def test_expired_bundles_leave_and_empty_slots_are_idle() -> None:
     assert first.idle == 0 and live.stats.idle_frames == 3
 
 
-@pytest.mark.parametrize("config", [RenderConfig(), RenderConfig(with_programme=True)])
+@pytest.mark.parametrize("config", [RenderConfig(),
+                                    RenderConfig(tx=TxOptions(with_programme=True))])
 def test_output_does_not_depend_on_chunking(config) -> None:
     changes = {0: ([FULL], NOW), 6: ([FULL, DELTA], NOW), 12: ([FULL2], NOW)}
     results = []
@@ -143,7 +146,8 @@ def test_unchanged_live_carousel_equals_the_fixed_render() -> None:
 
 
 def test_iq_output_and_misuse() -> None:
-    live = LiveCarousel("fm", RenderConfig(mpx_rate_hz=240_000, iq_rate_hz=1_200_000))
+    live = LiveCarousel("fm", RenderConfig(tx=TxOptions(baseband_rate_hz=240_000,
+                                                        iq_rate_hz=1_200_000)))
     live.update([FULL], NOW)
     block = live.process(1)
     assert block.samples.dtype == np.complex64
@@ -151,5 +155,5 @@ def test_iq_output_and_misuse() -> None:
     with pytest.raises(ValueError, match="frames"):
         live.process(0)
     with pytest.raises(ValueError, match="profile"):
-        LiveCarousel("ir")
+        LiveCarousel("no-such-profile")
     assert "LiveCarousel('fm'" in repr(live)

@@ -1,4 +1,4 @@
-"""Registry storage: the signed-ID mapping, append-only tables, upserts (center.registry)."""
+"""Registry storage: the signed-ID mapping, append-only tables, upserts (center.registry.db)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from center.errors import NotListedError
-from center.home import REGISTRY_FILE
-from center.registry import from_stored, to_stored
-from framing import Reason, month_code
+from center.registry.home import REGISTRY_FILE
+from center.registry.db import to_stored
+from crypto import BundleKind
+from framing import Reason, from_sql_keys, month_code
 
 
 @given(st.lists(st.integers(0, 2**64 - 1), max_size=50))
@@ -23,7 +24,7 @@ def test_stored_ids_fit_sqlite_and_keep_order(values) -> None:
     assert all(-(2**63) <= s < 2**63 for s in stored)
     assert stored == sorted(stored)
     assert [s + 2**63 for s in stored] == ids.tolist()
-    assert from_stored(np.array(stored, dtype=np.int64)).tolist() == ids.tolist()
+    assert from_sql_keys(np.array(stored, dtype=np.int64)).tolist() == ids.tolist()
 
 
 def test_registry_uses_wal(home) -> None:
@@ -100,13 +101,13 @@ def test_audit_log_only_ever_grows_by_appending(home) -> None:
         lambda: home.reinstate(["6"], now=NOW + 3, by="alice"),
         lambda: home.provision(now=NOW + 4, by="dave"),
         lambda: home.rotate_master(now=NOW + 5, by="erin"),
-        lambda: home.build("delta", 1, now=NOW + 6, by="carol"),
+        lambda: home.build(BundleKind.DELTA, 1, now=NOW + 6, by="carol"),
     ]
     refused = [
         lambda: home.revoke(["8", "12345678901234567890"], now=NOW, by="mallory"),
         lambda: home.import_csv("9,stolen\n9,lost\n", now=NOW, by="mallory"),
         lambda: home.reinstate(["404"], now=NOW, by="mallory"),
-        lambda: home.build("delta", 99, now=NOW, by="mallory"),
+        lambda: home.build(BundleKind.DELTA, 99, now=NOW, by="mallory"),
     ]
     log = list(home.audit_log())
     for step in steps:

@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 from scipy import signal
 
 import framing
-from center.render import (
+from center.air.render import (
     CarouselRenderer,
     RenderConfig,
-    mpx_rate_for_iq,
     render_summary,
 )
-from center.txchain import Programme
-from modem import SubcarrierDemodulator
+from crypto import BundleKind
+from modem import PROFILES, SubcarrierDemodulator, TxOptions
+from modem.txchain import Programme, mpx_rate_for_iq
 from modem.fmiq import FmIqDemodulator, FmIqDemodulatorConfig
 
 
@@ -27,7 +27,7 @@ class FakeBundle:
     """What the renderer needs of a BuiltBundle."""
 
     seq: int
-    kind: str
+    kind: BundleKind
     sealed: bytes
 
 
@@ -37,27 +37,35 @@ def noisy_bytes(n: int, seed: int) -> bytes:
 
 
 # 15 100 B = 20 blocks of 760 B minus a little padding; a 2-block roll; N = 22 + 4 = 26 frames.
-FULL = FakeBundle(1, "full", noisy_bytes(15_100, 1))
-ROLL = FakeBundle(2, "master_roll", noisy_bytes(1_500, 2))
+FULL = FakeBundle(1, BundleKind.FULL, noisy_bytes(15_100, 1))
+ROLL = FakeBundle(2, BundleKind.MASTER_ROLL, noisy_bytes(1_500, 2))
+LEAD_IN = PROFILES["fm"].lead_in_bits
+_TX_KEYS = ("baseband_rate_hz", "iq_rate_hz", "level", "with_programme", "programme_seed")
+
+
+def config(**kw) -> RenderConfig:
+    """A RenderConfig from flat keywords (transmit options and render options together)."""
+    tx = TxOptions(**{k: kw.pop(k) for k in _TX_KEYS if k in kw})
+    return RenderConfig(tx=tx, **kw)
 
 
 def decode_mpx(mpx: np.ndarray, renderer: CarouselRenderer, rate_hz: float) -> list[bytes]:
     """MPX -> bits -> frames -> bundles, as a terminal does."""
-    dem = SubcarrierDemodulator(replace(renderer.modem_config, sample_rate_hz=float(rate_hz)))
+    dem = SubcarrierDemodulator(replace(PROFILES["fm"].config, sample_rate_hz=float(rate_hz)))
     bits = np.concatenate([dem.process(mpx), dem.flush()])
     frames = framing.FrameSync(renderer.frame_config).process(bits)
     return framing.Reassembler().process(frames)
 
 
 def render(bundles, **kw) -> tuple[CarouselRenderer, np.ndarray]:
-    r = CarouselRenderer("fm", bundles, RenderConfig(**kw))
+    r = CarouselRenderer("fm", bundles, config(**kw))
     return r, np.concatenate(list(r.blocks()))
 
 
 def test_one_cycle_sends_every_block_exactly_once_with_stream_by_kind() -> None:
     r = CarouselRenderer("fm", [FULL, ROLL])
     assert [(p.seq, p.kind, p.stream, p.source_blocks, p.blocks) for p in r.plan] == [
-        (1, "full", 1, 20, 22), (2, "master_roll", 3, 2, 4)]
+        (1, BundleKind.FULL, 1, 20, 22), (2, BundleKind.MASTER_ROLL, 3, 2, 4)]
     cycle = r.cycle()
     assert len(cycle) == r.cycle_frames == 26
     assert sorted(cycle) == sorted([(1, 1, i) for i in range(22)] + [(3, 2, i) for i in range(4)])
@@ -67,12 +75,11 @@ def test_one_cycle_sends_every_block_exactly_once_with_stream_by_kind() -> None:
 
 def test_cycle_length_and_stats() -> None:
     r, mpx = render([FULL, ROLL])
-    cfg = r.config
     assert mpx.dtype == np.float32
     assert r.stats.frames == 26
-    assert r.stats.bits_on_air == cfg.lead_in_bits + 26 * r.frame_config.frame_bits
+    assert r.stats.bits_on_air == LEAD_IN + 26 * r.frame_config.frame_bits
     # lead-in + frames at 38 kbit/s, plus the pulse tails (2 x 12 symbols)
-    expect = r.stats.bits_on_air / 38_000 * cfg.mpx_rate_hz
+    expect = r.stats.bits_on_air / 38_000 * r.chain.baseband_rate_hz
     assert expect <= mpx.size <= expect + 24 * 12 + 1
     assert r.payload_bytes == len(FULL.sealed) + len(ROLL.sealed)
     summary = render_summary(r)
@@ -80,7 +87,7 @@ def test_cycle_length_and_stats() -> None:
 
 
 @pytest.mark.parametrize("kw, rate", [
-    ({}, 228_000), ({"mpx_rate_hz": 240_000, "iq_rate_hz": 1_200_000}, 1_200_000)])
+    ({}, 228_000), ({"baseband_rate_hz": 240_000, "iq_rate_hz": 1_200_000}, 1_200_000)])
 def test_duration_is_honoured_to_the_sample(kw, rate) -> None:
     r, x = render([FULL], duration_s=1.7, **kw)
     assert x.size == round(1.7 * rate)
@@ -88,10 +95,10 @@ def test_duration_is_honoured_to_the_sample(kw, rate) -> None:
 
 
 def test_blocks_are_bounded_and_output_is_deterministic() -> None:
-    r = CarouselRenderer("fm", [FULL], RenderConfig(duration_s=6.0, with_programme=True, frames_per_block=2))
+    r = CarouselRenderer("fm", [FULL], config(duration_s=6.0, with_programme=True, frames_per_block=2))
     blocks = list(r.blocks())
     per_bit = 228_000 / 38_000
-    lead_in = r.config.lead_in_bits * per_bit  # rides on the first block
+    lead_in = LEAD_IN * per_bit  # rides on the first block
     assert max(b.size for b in blocks) <= 2 * r.frame_config.frame_bits * per_bit + lead_in + 1_000
     again = np.concatenate(list(r.blocks()))
     assert np.array_equal(np.concatenate(blocks), again)
@@ -150,7 +157,7 @@ def test_mpx_render_decodes_to_the_sealed_bundles() -> None:
 
 
 def test_iq_render_decodes_through_the_fm_front_end() -> None:
-    r, iq = render([FULL, ROLL], mpx_rate_hz=240_000, iq_rate_hz=1_200_000)
+    r, iq = render([FULL, ROLL], baseband_rate_hz=240_000, iq_rate_hz=1_200_000)
     front = FmIqDemodulator(FmIqDemodulatorConfig(iq_rate_hz=1_200_000))
     mpx = np.concatenate([front.process(iq), front.process(np.zeros(140_000, np.complex64))])
     assert sorted(decode_mpx(mpx, r, front.mpx_rate_hz)) == sorted([FULL.sealed, ROLL.sealed])
@@ -162,32 +169,33 @@ DELTA_HEADER = bytes.fromhex("48434201020000000000000002000000000000000100000000
 
 
 def test_every_frame_of_a_small_real_looking_bundle_decodes() -> None:
-    tiny = FakeBundle(2, "delta", DELTA_HEADER + noisy_bytes(161, 3))
+    tiny = FakeBundle(2, BundleKind.DELTA, DELTA_HEADER + noisy_bytes(161, 3))
     r, mpx = render([FULL, tiny])
-    dem = SubcarrierDemodulator(r.modem_config)
+    dem = SubcarrierDemodulator(PROFILES["fm"].config)
     bits = np.concatenate([dem.process(mpx), dem.flush()])
     frames = framing.FrameSync(r.frame_config).process(bits)
     assert len(frames) == r.cycle_frames
 
 
 def test_mpx_rate_for_iq() -> None:
-    assert [mpx_rate_for_iq(r) for r in (1_200_000, 2_400_000, 2_048_000, 1_000_000, 240_000)] == [
+    fm = PROFILES["fm"]
+    assert [mpx_rate_for_iq(fm, r) for r in (1_200_000, 2_400_000, 2_048_000, 1_000_000, 240_000)] == [
         240_000, 240_000, 256_000, 250_000, 240_000]
-    assert mpx_rate_for_iq(1_000_003) == 1_000_003  # a prime: rendered at its own rate
+    assert mpx_rate_for_iq(fm, 1_000_003) == 1_000_003  # a prime: rendered at its own rate
 
 
 @pytest.mark.parametrize("kw", [
-    {"mpx_rate_hz": 100_000}, {"mpx_rate_hz": 228_000.5}, {"iq_rate_hz": 3_000_000},
-    {"injection": 0.0}, {"injection": 0.9}, {"duration_s": 0.0}, {"duration_s": float("inf")},
-    {"lead_in_bits": -1}, {"frames_per_block": 0},
+    {"baseband_rate_hz": 100_000}, {"baseband_rate_hz": 228_000.5}, {"iq_rate_hz": 3_000_000},
+    {"level": 0.0}, {"level": 0.9}, {"duration_s": 0.0}, {"duration_s": float("inf")},
+    {"frames_per_block": 0},
 ])
 def test_bad_config_is_refused(kw) -> None:
     with pytest.raises(ValueError):
-        RenderConfig(**kw)
+        CarouselRenderer("fm", [FULL], config(**kw))
 
 
 def test_bad_profile_and_empty_carousel_are_refused() -> None:
-    with pytest.raises(ValueError, match="audio"):
-        CarouselRenderer("audio", [FULL])
+    with pytest.raises(ValueError, match="no-such-profile"):
+        CarouselRenderer("no-such-profile", [FULL])
     with pytest.raises(ValueError, match="no bundle"):
         CarouselRenderer("fm", [])

@@ -16,9 +16,9 @@ from center_helpers import NOW, OPERATOR
 from scipy import signal
 
 import framing
-from center.home import CenterHome
-from center.cli_air import Progress
-from center.sinks import FileSink
+from center.registry.home import CenterHome
+from center.air.cli import Progress
+from center.air.sinks import FileSink
 from modem import FmSubcarrierConfig, SubcarrierDemodulator
 from modem.fmiq import FmIqDemodulator, FmIqDemodulatorConfig
 from modem.formats import decode_samples, decode_wav, parse_sigmf_meta
@@ -114,7 +114,7 @@ def test_with_programme_duration_and_rate(run, built, tmp_path: Path) -> None:
 
 def _cli(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "HOTCAST_HOME": str(tmp_path / "home"), "HOTCAST_NOW": str(NOW)}
-    return subprocess.run([sys.executable, "-m", "center.cli", "render", "--profile", "fm", *argv],
+    return subprocess.run([sys.executable, "-m", "hotcast", "center", "render", "--profile", "fm", *argv],
                           capture_output=True, env=env, cwd=tmp_path, timeout=120)
 
 
@@ -133,10 +133,10 @@ def test_raw_to_stdout_and_streaming_wav(built, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--profile", "audio", "--out", "x.wav"], "render knows fm"),
+    (["--profile", "no-such", "--out", "x.wav"], "invalid choice: 'no-such'"),
     (["--profile", "fm", "--out", "x.bin"], "cannot tell the sample format"),
-    (["--profile", "fm", "--out", "x.wav", "--rate", "100000"], "180000..2400000"),
-    (["--profile", "fm", "--out", "x.cu8", "--rate", "3000000"], "240000..2400000"),
+    (["--profile", "fm", "--out", "x.wav", "--rate", "100000"], "give 177.651 kHz to 2.4 MHz"),
+    (["--profile", "fm", "--out", "x.cu8", "--rate", "3000000"], "give 240 kHz to 2.4 MHz"),
     (["--profile", "fm", "--out", "x.cu8", "--rate", "1200000.5"], "whole number"),
     (["--profile", "fm", "--out", "x.wav", "--format", "cu8"], "contradicts"),
     (["--profile", "fm", "--out", "x.wav", "--duration", "0"], "--duration"),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from center import CenterHome
-from crypto import SEAL_OVERHEAD_BYTES
+from crypto import BundleKind, SEAL_OVERHEAD_BYTES
 from framing import Reason, Universe, bound_bits
 
 NOW = 1_790_000_000
@@ -33,7 +33,7 @@ def test_sealed_full_bundle_is_close_to_the_bound(tmp_path, r, size, weights):
         picked = [int(x) for x in ids[reasons == code]]
         if picked:
             center.revoke(picked, Reason(code), now=NOW, by="t")
-    built = center.build("full", now=NOW, by="t")
+    built = center.build(BundleKind.FULL, now=NOW, by="t")
     information_bits = bound_bits(size, r) + r * _entropy_bits(np.bincount(reasons, minlength=4))
     limit_bytes = 1.15 * information_bits / 8 + SEAL_OVERHEAD_BYTES
     assert len(built.sealed) <= math.ceil(limit_bytes), (len(built.sealed), limit_bytes)

@@ -23,7 +23,7 @@ from framing import frame_config, segment
 from modem.channel import ChannelConfig, ChannelSimulator, cnr_for_subcarrier_ebn0
 from modem.formats import encode_samples
 from modem.mpxsim import MpxSimConfig, simulate_mpx
-from receiver.store import TerminalStore
+from receiver.store.store import TerminalStore
 
 FM = frame_config("fm")
 PAYLOAD_BPS = 38_000 * FM.efficiency / (1 + FM.repair_ratio)

@@ -9,9 +9,9 @@ import pytest
 
 from tests.receiver.test_pipeline_signal import ROOT, events_of, run_cli
 from crypto import TerminalKeys
-from receiver.pipeline import PipelineConfig, ReceivePipeline
-from receiver.sources import open_source
-from receiver.store import TerminalStore
+from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
+from receiver.radio.sources import open_source
+from receiver.store.store import TerminalStore
 
 CAPTURES = ROOT / "captures"
 MANIFEST = tomllib.loads((CAPTURES / "MANIFEST.toml").read_text())

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from center import CenterHome
-from center.render import CarouselRenderer, RenderConfig
-from crypto import TerminalKeys
-from receiver.merge import BundleMerger
-from receiver.pipeline import PipelineConfig, ReceivePipeline
-from receiver.store import TerminalStore
+from center.air.render import CarouselRenderer, RenderConfig
+from crypto import BundleKind, TerminalKeys
+from receiver.store.merge import BundleMerger
+from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
+from receiver.store.store import TerminalStore
 
 NOW = 1_800_000_000
 CARDS = [4_000_000_000_000_000 + 104_729 * i for i in range(150)]
@@ -28,12 +28,12 @@ def on_air(tmp_path_factory):
     d = tmp_path_factory.mktemp("roll")
     with CenterHome.init(d / "center", now=NOW, by="test") as home:
         home.revoke(CARDS[:100], now=NOW, by="test")
-        home.build("full", now=NOW, by="test")
+        home.build(BundleKind.FULL, now=NOW, by="test")
         keys = home.provision(now=NOW, by="test")  # the terminal knows only the first keys
         home.rotate_master(now=NOW + 1, by="test")
         home.rotate_signing(now=NOW + 2, by="test")
         home.revoke(CARDS[100:], now=NOW + 3, by="test")
-        latest = home.build("full", now=NOW + 3, by="test")
+        latest = home.build(BundleKind.FULL, now=NOW + 3, by="test")
         carousel = home.carousel(NOW + 4)
     kinds = [b.kind for b in carousel]
     assert kinds == ["master_roll", "signer_roll", "full"], kinds

@@ -3,7 +3,7 @@
 import pytest
 
 from crypto import CenterKeys, provision
-from receiver.store import TerminalStore
+from receiver.store.store import TerminalStore
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import numpy as np
 
 from crypto import BundleHeader, BundleKind, CenterKeys, seal_bundle
 from framing import HotList, Universe, encode_delta, encode_list
-from receiver.store import STORE_FILE_NAME
+from receiver.store.store import STORE_FILE_NAME
 
 NOW = 1_790_000_000  # 2026-09-21, a fixed unix time
 DAY_S = 86_400

@@ -19,10 +19,14 @@ from test_pipeline_signal import (
 
 from framing import frame_config, segment
 from framing.frames import FrameGen
-from receiver import cli_receiver
-from receiver._device_fake import FakeInputStream, FakeRtlSdr
-from receiver.cli_receiver import receiver_main
-from receiver.store import TerminalStore
+from receiver.radio import cli as cli_receiver
+from receiver.radio._device_fake import FakeInputStream, FakeRtlSdr
+from hotcast.cli import main as hotcast_main
+
+
+def receiver_main(argv: list[str]) -> int:
+    return hotcast_main(["receiver", *argv])
+from receiver.store.store import TerminalStore
 
 FM = frame_config("fm")
 
@@ -203,7 +207,7 @@ def test_truncated_capture_still_applies_a_bundle_it_holds_whole(capsys, sig, ho
 
 
 def test_sigterm_stops_cleanly_with_the_summary(sig, home):
-    cmd = [sys.executable, "-m", "receiver.cli_receiver", "decode", "--home", str(home),
+    cmd = [sys.executable, "-m", "receiver.radio.cli", "decode", "--home", str(home),
            "--profile", "fm", "--input", "-", "--format", "s16le", "--rate", str(MPX_RATE_HZ)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=ROOT)

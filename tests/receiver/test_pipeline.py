@@ -15,7 +15,7 @@ from framing import Block, FrameHeader, segment
 from modem.channel import ChannelConfig, ChannelSimulator, cnr_for_subcarrier_ebn0
 from framing.frameformat import SYNC_BITS
 from framing.frames import FrameGen
-from receiver.pipeline import PipelineConfig, ReceivePipeline, receive_profiles
+from receiver.radio.pipeline import PipelineConfig, ReceivePipeline, receive_profiles
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import time
 import pytest
 from test_pipeline_signal import make_center, make_terminal
 
-from receiver.merge import BundleMerger
-from receiver.store import TerminalStore
+from receiver.store.merge import BundleMerger
+from receiver.store.store import TerminalStore
 
 NOW = int(time.time())
 WHERE = {"sample": 100, "t_s": 0.5, "snr_db": 20.0, "freq_offset_hz": None, "ber": 0.0}

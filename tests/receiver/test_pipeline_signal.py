@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from center import CenterHome
-from crypto import TerminalKeys, read_unverified_header
+from crypto import BundleKind, TerminalKeys, read_unverified_header
 from framing import CarouselScheduler, frame_config, segment
 from framing.frames import FrameGen
 from modem import FmSubcarrierConfig, SubcarrierModulator
@@ -27,7 +27,7 @@ from modem.formats import (
 )
 from modem.fmiq import FmIqModulator, FmIqModulatorConfig
 from receiver import cli
-from receiver.store import TerminalStore
+from receiver.store.store import TerminalStore
 
 ROOT = Path(__file__).resolve().parents[2]
 MPX_RATE_HZ = 228_000
@@ -55,11 +55,11 @@ def make_center(path: Path, entries: int = 300, seed: int = 1, now: int | None =
     cards = rng.choice(10**15, size=entries + delta_entries, replace=False) + 4 * 10**15
     with CenterHome.init(path, now=now, by="test") as home:
         home.revoke([int(c) for c in cards[:entries]], now=now, by="test")
-        full = home.build("full", now=now, by="test", valid_for_s=VALID_S)
+        full = home.build(BundleKind.FULL, now=now, by="test", valid_for_s=VALID_S)
         built = [full]
         if delta_entries:
             home.revoke([int(c) for c in cards[entries:]], now=now, by="test")
-            built.append(home.build("delta", full.seq, now=now, by="test", valid_for_s=VALID_S))
+            built.append(home.build(BundleKind.DELTA, full.seq, now=now, by="test", valid_for_s=VALID_S))
         keys = home.provision(now=now, by="test")
     return Center(path, keys, tuple(b.sealed for b in built), tuple(b.seq for b in built),
                   tuple(b.entries for b in built))
@@ -121,12 +121,12 @@ def write_signal(path: Path, samples: np.ndarray, rate_hz: int, meta: bool = Tru
 
 def run_cli(*args: str, stdin: bytes | None = None, timeout: float = 120
             ) -> subprocess.CompletedProcess:
-    """``hotcast receiver ARGS`` in a subprocess (``-m receiver.cli_receiver`` until the lead
+    """``hotcast receiver ARGS`` in a subprocess (``-m receiver.radio.cli`` until the lead
     registers the group); stdout is text."""
     if "receiver" in cli.GROUPS:
         cmd = [sys.executable, "-m", "hotcast", "receiver", *args]
     else:
-        cmd = [sys.executable, "-m", "receiver.cli_receiver", *args]
+        cmd = [sys.executable, "-m", "receiver.radio.cli", *args]
     proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, cwd=ROOT)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
                                        proc.stderr.decode())

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from modem.formats import (
     SigmfMeta, build_sigmf_meta, decode_samples, decode_wav, encode_samples, encode_wav,
 )
-from receiver.sources import (
+from receiver.radio.sources import (
     FileSource, SourceConfigError, SourceError, StdinSource, open_source,
 )
 
@@ -294,7 +294,7 @@ def test_stdin_pipe_streams_before_eof():
 
 def test_stdin_of_a_real_process(tmp_path):
     data = raw_bytes("s16le", 50_000, seed=3)
-    code = ("from receiver.sources import open_source\n"
+    code = ("from receiver.radio.sources import open_source\n"
             "s = open_source('-', 's16le', 228000)\n"
             "print(sum(b.size for b in s))\n")
     out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True,

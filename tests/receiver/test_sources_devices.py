@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from modem.formats import decode_samples, encode_samples, encode_wav
-from receiver._device_base import ReaderThread
-from receiver._device_fake import FakeInputStream, FakeRtlSdr
-from receiver._device_rtlsdr import RTL_RATE_RANGES_HZ
-from receiver.sources import (
+from receiver.radio._device_base import ReaderThread
+from receiver.radio._device_fake import FakeInputStream, FakeRtlSdr
+from receiver.radio._device_rtlsdr import RTL_RATE_RANGES_HZ
+from receiver.radio.sources import (
     FileSource, LineInConfig, LineInSource, RtlSdrConfig, RtlSdrSource, SourceConfigError,
     SourceError, StdinSource, TeeRaw, open_source,
 )
@@ -145,7 +145,7 @@ def test_the_real_pyrtlsdr_loads_and_names_a_missing_dongle():
 
 
 def test_importing_sources_loads_no_device_library():
-    code = ("import sys, receiver.sources\n"
+    code = ("import sys, receiver.radio.sources\n"
             "print(any(m in sys.modules for m in ('rtlsdr', 'sounddevice')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
                          text=True, timeout=60).stdout

@@ -160,7 +160,7 @@ def test_endless_data_refused_before_parsing(listed, home):
 
 
 def test_terminal_with_only_old_keys_still_opens_old_bundles(home, center, tmp_path):
-    from receiver.store import TerminalStore
+    from receiver.store.store import TerminalStore
     rolled, roll = roll_master_key(center, 1004, NOW, NOW + DAY_S)
     with TerminalStore.create(tmp_path / "t2", provision(center)) as s:
         s.apply_bundle(roll, NOW)

@@ -7,11 +7,12 @@ from hypothesis import strategies as st
 
 from crypto import issue_token
 from framing import HotList
-from receiver.card import ICCard, parse_card_id
-from receiver.checks import TerminalPolicy, check_card, screen_card
-from receiver.errors import CardError, CardIdError, CardLockedError
-from receiver.reader import SimulatedReader
-from receiver.terminal import (
+from framing import CardIdError, parse_card_id
+from receiver.payment.card import ICCard
+from receiver.payment.checks import TerminalPolicy, check_card, screen_card
+from receiver.errors import CardError, CardLockedError
+from receiver.payment.reader import SimulatedReader
+from receiver.payment.terminal import (
     INSUFFICIENT,
     PAID,
     REFUSED,

@@ -1,4 +1,4 @@
-"""``hotcast terminal ...`` through ``receiver.cli.main``: JSON output, exit codes, and
+"""``hotcast terminal ...`` through ``hotcast.cli.main``: JSON output, exit codes, and
 'bad input changes nothing'."""
 
 import json
@@ -7,7 +7,7 @@ import time
 import pytest
 
 from crypto import provision
-from receiver import cli
+from hotcast import cli
 from terminal_helpers import DAY_S, full_bundle, full_dump, make_hot
 
 HOT = make_hot(20, seed=51)
@@ -140,10 +140,6 @@ def test_usage_errors_exit_2(capsys):
     assert cli.main(["terminal", "--help"]) == 0
 
 
-def test_groups_registration_point():
-    assert cli.GROUPS["terminal"] is cli.terminal_main
-
-
 def test_apply_key_roll_file(t_home, tmp_path, center, capsys):
     from crypto import roll_master_key
     now = int(time.time())
@@ -157,7 +153,7 @@ def test_apply_key_roll_file(t_home, tmp_path, center, capsys):
 
 
 def test_status_shows_sales(t_home, capsys):
-    from receiver.store import TerminalStore
+    from receiver.store.store import TerminalStore
     with TerminalStore.open(t_home) as store:
         store.record_sale(int(time.time()), 42, 150, 0, True)
         store.record_sale(int(time.time()), 43, 50, 0, True)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from crypto import provision
-from receiver.store import STORE_FILE_NAME, TerminalStore
+from receiver.store.store import STORE_FILE_NAME, TerminalStore
 from terminal_helpers import NOW, full_bundle, make_hot
 
 # The child opens the store, says "go" on stdout, then applies; just before the write
@@ -21,8 +21,8 @@ from terminal_helpers import NOW, full_bundle, make_hot
 # where a torn store could arise, and not on start-up or verification.
 CHILD = """
 import sys
-import receiver.store as store_module
-from receiver.store import TerminalStore
+import receiver.store.store as store_module
+from receiver.store.store import TerminalStore
 home, bundle, now = sys.argv[1], sys.argv[2], int(sys.argv[3])
 write_change = store_module._write_change
 def announced(*args):

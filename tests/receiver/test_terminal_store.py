@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from crypto import BundleKind, provision
 from framing import HotList, Reason, Universe, diff, patch
 from receiver.errors import StoreError
-from receiver.idkey import from_key, from_keys, to_key, to_keys
-from receiver.store import STORE_FILE_NAME, TerminalStore
+from framing import from_sql_key, from_sql_keys, to_sql_key, to_sql_keys
+from receiver.store.store import STORE_FILE_NAME, TerminalStore
 from terminal_helpers import NOW, delta_bundle, full_bundle, make_hot
 
 U64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
@@ -22,17 +22,17 @@ U64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
 @given(st.lists(U64, min_size=1, max_size=50))
 def test_key_mapping_is_an_order_preserving_bijection(values):
     ids = np.array(sorted(set(values)), dtype=np.uint64)
-    keys = to_keys(ids)
+    keys = to_sql_keys(ids)
     assert keys.dtype == np.int64
     assert np.all(keys[1:] > keys[:-1])
-    assert np.array_equal(from_keys(keys), ids)
-    assert [to_key(int(v)) for v in ids] == keys.tolist()
-    assert [from_key(k) for k in keys.tolist()] == ids.tolist()
+    assert np.array_equal(from_sql_keys(keys), ids)
+    assert [to_sql_key(int(v)) for v in ids] == keys.tolist()
+    assert [from_sql_key(k) for k in keys.tolist()] == ids.tolist()
 
 
 def test_key_mapping_ends():
-    assert to_key(0) == -(1 << 63)
-    assert to_key((1 << 64) - 1) == (1 << 63) - 1
+    assert to_sql_key(0) == -(1 << 63)
+    assert to_sql_key((1 << 64) - 1) == (1 << 63) - 1
 
 
 def test_new_store_is_empty_and_stale(store):
@@ -161,7 +161,7 @@ def test_record_sale_refuses_nonpositive(store):
 def test_concurrent_apply_cannot_roll_back(store, home, center, monkeypatch):
     """Another process applies seq 3 while this one verifies seq 2: this one must re-plan
     against seq 3 and refuse, not commit seq 2 over it."""
-    import receiver.store as store_module
+    import receiver.store.store as store_module
     from receiver.errors import RollbackError
 
     newer = full_bundle(center, make_hot(30, seed=14), seq=3)

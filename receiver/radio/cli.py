@@ -1,0 +1,377 @@
+"""``hotcast receiver ...``: profiles; decode a file or standard input; listen to a device;
+monitor what is on air without a terminal home.
+
+Output (CONTRACT.md): JSON lines on stdout, first a ``start`` event naming the input, then the
+events of ``receiver.radio.pipeline`` / ``receiver.store.merge`` (``receiver.events``) as they
+happen, last a ``summary`` with ``seconds_of_cpu``; messages on stderr. Live input adds the UTC
+receive time (``utc``) to every event. Exit 0 when the input was read to its end (or the run
+was stopped by SIGINT / SIGTERM / ``--duration``), whatever it held; 2 when the input itself is
+unusable or the usage is wrong (unknown format, missing or contradicting rate, a rate the
+profile cannot use, a WAV we cannot read, a missing file, no terminal store), with nothing
+changed; 1 on any other failure (a device that fails mid-run). A closed stdout stops the
+printing, never the decoding: what is heard is still applied.
+
+Test seam: ``DEVICE_FACTORIES["rtl_sdr"]`` (called with a device index, returns an object
+like ``rtlsdr.RtlSdr``) and ``DEVICE_FACTORIES["line_in"]`` (called with the
+``sounddevice.InputStream`` keyword arguments) replace the real devices when set; tests set
+them to ``receiver.radio._device_fake`` fakes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+from crypto import BundleError, read_unverified_header
+from framing import bundle_digest
+from modem import InputKind, modem_profile
+from receiver.errors import SourceConfigError, SourceError, UsageError
+from receiver.events import Event, HeardOnAir, InputProblem, Start, Summary
+from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
+from receiver.radio.pipeline_config import receive_profiles
+from receiver.radio.sources import (
+    LineInConfig,
+    LineInSource,
+    RtlSdrConfig,
+    RtlSdrSource,
+    Source,
+    TeeRaw,
+    open_source,
+)
+from receiver.store.merge import BundleMerger
+from receiver.store.store import TerminalStore
+
+__all__ = ["DEVICE_FACTORIES", "add_commands"]
+
+ROLE = "terminal"
+# Device factories; None = the real device (see the module docstring: the test seam).
+DEVICE_FACTORIES: dict[str, Callable[..., Any] | None] = {"rtl_sdr": None, "line_in": None}
+DEFAULT_RTL_RATE_HZ = 1_200_000  # CONTRACT's I/Q default; decimates (2, 2) to a 300 kHz MPX
+# The FM broadcast band: 76-108 MHz covers Japan's 76-95 MHz, the OIRT band and CCIR's
+# 87.5-108 MHz.
+FM_BAND_HZ = (76e6, 108e6)
+# A sound card's highest common rate: enough for the MPX (fm needs > 2 x 88.8 kHz).
+LINE_IN_MPX_RATE_HZ = 192_000
+
+
+class _Interrupted(Exception):
+    """SIGINT / SIGTERM arrived while waiting for input."""
+
+
+def _cmd_profiles(args: argparse.Namespace, ctx) -> int:
+    ctx.emit_many(receive_profiles())
+    return 0
+
+
+def _kind_of(source: Source) -> InputKind:
+    return InputKind.IQ if source.is_iq else InputKind.BASEBAND
+
+
+def _pipeline_for(profile: str, source: Source) -> ReceivePipeline:
+    try:
+        return ReceivePipeline(PipelineConfig(profile, _kind_of(source), source.sample_rate_hz))
+    except ValueError as exc:
+        raise UsageError(f"{source.name}: {exc}") from None
+
+
+def _open_store(args: argparse.Namespace, ctx) -> TerminalStore:
+    from receiver.errors import StoreError
+
+    try:
+        return TerminalStore.open(ctx.home(args, ROLE))
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _open_file(args: argparse.Namespace, ctx) -> Source:
+    try:
+        source = open_source(args.input, args.format, args.rate)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from None
+    for warning in getattr(source, "warnings", ()):
+        ctx.warn(warning)
+    return source
+
+
+def _cmd_decode(args: argparse.Namespace, ctx) -> int:
+    with _open_store(args, ctx) as store:
+        source = _open_file(args, ctx)
+        return _run_with_source(args, ctx, source, BundleMerger(store), live=False)
+
+
+def _cmd_listen(args: argparse.Namespace, ctx) -> int:
+    if args.duration is not None and not args.duration > 0:
+        raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
+    with _open_store(args, ctx) as store:
+        source = _open_live(args)
+        return _run_with_source(args, ctx, source, BundleMerger(store), live=True)
+
+
+def _cmd_monitor(args: argparse.Namespace, ctx) -> int:
+    """What is on air, without a home or keys: sync, quality, frames, unverified headers."""
+    if args.input is not None:
+        if args.rtl_sdr or args.line_in:
+            raise UsageError("give --input FILE, or --rtl-sdr / --line-in, not both")
+        source = _open_file(args, ctx)
+        live = False
+    else:
+        if not (args.rtl_sdr or args.line_in):
+            raise UsageError("say what to monitor: --input FILE|-, --rtl-sdr or --line-in")
+        source = _open_live(args)
+        live = True
+    return _run_with_source(args, ctx, source, _Monitor(), live=live)
+
+
+class _Monitor:
+    """Stands where the merger stands: bundles are described, not verified, never applied."""
+
+    def __init__(self) -> None:
+        self.heard = 0
+
+    def __repr__(self) -> str:
+        return f"_Monitor(heard={self.heard})"
+
+    def process(self, events: list[Event], now: int) -> list[Event]:
+        from receiver.events import BundleReceived
+
+        out: list[Event] = []
+        for event in events:
+            if not isinstance(event, BundleReceived):
+                out.append(event)
+                continue
+            self.heard += 1
+            try:
+                header = read_unverified_header(event.data)
+                fields = {"kind": header.kind.name.lower(), "seq": header.seq,
+                          "base_seq": header.base_seq, "created_at": header.created_at,
+                          "valid_until": header.valid_until,
+                          "master_key_id": header.master_key_id,
+                          "signing_key_id": header.signing_key_id}
+                kind, seq, stream = header.kind.name.lower(), header.seq, int(header.kind)
+            except BundleError as exc:
+                fields, kind, seq, stream = None, f"unparsed ({exc})", -1, -1
+            out.append(HeardOnAir(at=event.at, stream=stream, kind=kind, seq=seq,
+                                  bytes=len(event.data), digest=bundle_digest(event.data).hex(),
+                                  header=fields))
+        return out
+
+
+def _check_live_rate(profile: str, kind: InputKind, rate_hz: float) -> None:
+    """Refuse a rate the profile cannot use before a device is opened."""
+    try:
+        modem_profile(profile).check_rate(kind, rate_hz)
+    except ValueError as exc:
+        raise UsageError(f"--rate: {exc}") from None
+
+
+def _open_live(args: argparse.Namespace) -> Source:
+    duration = args.duration
+    try:
+        entry = modem_profile(args.profile)
+    except ValueError as exc:
+        raise UsageError(f"--profile: {exc}") from None
+    try:
+        if args.rtl_sdr:
+            if args.freq is None:
+                raise UsageError("--rtl-sdr needs --freq HZ (the FM station's frequency)")
+            if not entry.takes_iq:
+                raise UsageError(f"profile {args.profile} is not carried on FM: use --line-in")
+            if not FM_BAND_HZ[0] <= args.freq <= FM_BAND_HZ[1]:
+                raise UsageError(f"--freq {args.freq / 1e6:g} MHz is outside the FM broadcast "
+                                 f"band ({FM_BAND_HZ[0] / 1e6:g}-{FM_BAND_HZ[1] / 1e6:g} MHz)")
+            rate = int(args.rate) if args.rate is not None else DEFAULT_RTL_RATE_HZ
+            _check_live_rate(args.profile, InputKind.IQ, rate)
+            config = RtlSdrConfig(
+                center_freq_hz=args.freq, sample_rate_hz=rate,
+                gain_db="auto" if args.gain in (None, "auto") else _gain(args.gain),
+                freq_correction_ppm=args.ppm,
+                device_index=_rtl_index(args.device),
+                max_samples=None if duration is None else int(duration * rate))
+            return RtlSdrSource(config, DEVICE_FACTORIES["rtl_sdr"])
+        for flag in ("freq", "gain"):
+            if getattr(args, flag) is not None:
+                raise UsageError(f"--{flag} is for --rtl-sdr, not --line-in")
+        default = (LINE_IN_MPX_RATE_HZ if entry.takes_iq else entry.default_baseband_rate_hz)
+        rate = int(args.rate) if args.rate is not None else default
+        _check_live_rate(args.profile, InputKind.BASEBAND, rate)
+        device = args.device
+        if device is not None and device.isdigit():
+            device = int(device)
+        config = LineInConfig(sample_rate_hz=rate, device=device,
+                              max_samples=None if duration is None else int(duration * rate))
+        return LineInSource(config, DEVICE_FACTORIES["line_in"])
+    except SourceConfigError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _gain(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--gain {text!r}: a tuner gain in dB, or auto") from None
+
+
+def _rtl_index(device: str | None) -> int:
+    if device is None:
+        return 0
+    if not device.isdigit():
+        raise UsageError(f"--device {device!r}: an RTL-SDR is named by its index (0, 1, ...; "
+                         "`hotcast devices` lists them)")
+    return int(device)
+
+
+def _run_with_source(args: argparse.Namespace, ctx, source: Source, merger, *,
+                     live: bool) -> int:
+    try:
+        pipeline = _pipeline_for(args.profile, source)  # checked before --tee-raw writes
+        if args.tee_raw is not None:
+            try:
+                source = TeeRaw(source, args.tee_raw)
+            except SourceError as exc:
+                raise UsageError(str(exc)) from None
+        return _run(ctx, pipeline, merger, source, live)
+    finally:
+        source.close()
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def _run(ctx, pipeline: ReceivePipeline, merger, source: Source, live: bool) -> int:
+    cpu0 = time.process_time()
+
+    def emit(events: list[Event]) -> None:
+        stamp = _utc_now() if live else None
+        for event in events:
+            if stamp is not None:
+                event = event.located(dataclasses.replace(event.at, utc=stamp))
+            ctx.emit(event.to_json())
+
+    emit([Start(at=pipeline.position(), input=source.name, format=source.fmt,
+                sample_rate_hz=source.sample_rate_hz, is_iq=source.is_iq,
+                profile=pipeline.config.profile)])
+    status = 0
+    overflows = 0
+    state = {"stop": False, "in_read": False}
+
+    def on_signal(signum: int, frame: object) -> None:
+        state["stop"] = True
+        if state["in_read"]:
+            raise _Interrupted
+
+    previous = _install(on_signal)
+    try:
+        while not state["stop"]:
+            try:
+                state["in_read"] = True
+                if state["stop"]:
+                    break
+                block = source.read_block()
+            except _Interrupted:
+                break
+            except SourceError as exc:
+                ctx.err.write(f"{ctx.prog}: {exc}\n")
+                status = 1
+                break
+            finally:
+                state["in_read"] = False
+            if block is None:
+                break
+            events = pipeline.process(block)
+            if source.overflows > overflows:
+                events.append(InputProblem(
+                    at=pipeline.position(), problem="overrun",
+                    why=f"the device dropped {source.overflows - overflows} block(s) before "
+                        "they were read"))
+                overflows = source.overflows
+            emit(merger.process(events, ctx.now()))
+        events = pipeline.finish()
+        if source.leftover_bytes:
+            events.insert(0, InputProblem(
+                at=pipeline.position(), problem="truncated",
+                why=f"the input ended {source.leftover_bytes} byte(s) into a sample; they "
+                    "were dropped"))
+        final = merger.process(events, ctx.now())
+        if final and isinstance(final[-1], Summary):
+            final[-1] = dataclasses.replace(
+                final[-1], seconds_of_cpu=time.process_time() - cpu0,
+                stopped="signal" if state["stop"] else None)
+        emit(final)
+    finally:
+        _restore(previous)
+    return status
+
+
+def _install(handler: Callable) -> dict:
+    """Install ``handler`` for SIGINT and SIGTERM (main thread only); return the old ones."""
+    old = {}
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old[sig] = signal.signal(sig, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    return old
+
+
+def _restore(old: dict) -> None:
+    for sig, handler in old.items():
+        signal.signal(sig, handler)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the ``hotcast receiver`` commands."""
+    prof = sub.add_parser("profiles", help="list the profiles with their rates (JSON lines)",
+                          description="list the profiles with their rates (JSON lines)")
+    prof.set_defaults(func=_cmd_profiles)
+
+    def signal_options(cmd: argparse.ArgumentParser, home: bool) -> None:
+        if home:
+            cmd.add_argument("--home", help="terminal home (default $HOTCAST_HOME, else "
+                                            "./hotcast-home)")
+        cmd.add_argument("--profile", required=True, help="modem profile (see `hotcast "
+                                                         "receiver profiles`)")
+        cmd.add_argument("--rate", type=float, metavar="HZ", help="sample rate in Hz")
+        cmd.add_argument("--tee-raw", metavar="PATH",
+                         help="also keep the raw input in PATH (with .sigmf-meta)")
+
+    def device_options(cmd: argparse.ArgumentParser, required: bool) -> None:
+        which = cmd.add_mutually_exclusive_group(required=required)
+        which.add_argument("--rtl-sdr", action="store_true", help="an RTL-SDR dongle (I/Q)")
+        which.add_argument("--line-in", action="store_true", help="a sound card input "
+                           "(baseband: a tuner's MPX, or sound)")
+        cmd.add_argument("--freq", type=float, metavar="HZ", help="RTL-SDR: station frequency")
+        cmd.add_argument("--gain", metavar="DB", help="RTL-SDR: tuner gain in dB, or auto "
+                         "(default auto)")
+        cmd.add_argument("--ppm", type=int, default=0, metavar="N", help="RTL-SDR: crystal "
+                         "correction")
+        cmd.add_argument("--device", metavar="D", help="RTL-SDR index, or line-in device index "
+                         "or name (`hotcast devices` lists them)")
+        cmd.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+
+    text = "decode a signal file or standard input into the store"
+    dec = sub.add_parser("decode", help=text, description=text)
+    signal_options(dec, home=True)
+    dec.add_argument("--input", required=True, metavar="FILE|-", help="signal file, - = stdin")
+    dec.add_argument("--format", help="cu8 cs8 cf32 wav s16le f32le (default: from the file)")
+    dec.set_defaults(func=_cmd_decode)
+
+    text = "decode a live RTL-SDR or line-in into the store"
+    lis = sub.add_parser("listen", help=text, description=text)
+    signal_options(lis, home=True)
+    device_options(lis, required=True)
+    lis.set_defaults(func=_cmd_listen)
+
+    text = ("report what is on air (sync, SNR, offsets, frames, unverified bundle headers) "
+            "without a terminal home or keys")
+    mon = sub.add_parser("monitor", help=text, description=text)
+    signal_options(mon, home=False)
+    mon.add_argument("--input", metavar="FILE|-", help="signal file, - = stdin")
+    mon.add_argument("--format", help="cu8 cs8 cf32 wav s16le f32le (default: from the file)")
+    device_options(mon, required=False)
+    mon.set_defaults(func=_cmd_monitor)
