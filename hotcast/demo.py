@@ -33,6 +33,7 @@ from framing import Reason, Universe
 from modem.channel import ChannelConfig, ChannelSimulator, cnr_for_subcarrier_ebn0
 from modem.mpxsim import mpx_spectrum
 from receiver.payment.card import ICCard
+from receiver.events import BundleApplied, Event, Summary
 from receiver.payment.checks import TerminalPolicy
 from receiver.store.merge import BundleMerger
 from receiver.radio.pipeline import PipelineConfig, ReceivePipeline

@@ -132,6 +132,7 @@ class BundleReceived(Event):
     name: ClassVar[str] = "bundle_received"
     data: bytes = dataclasses.field(repr=False, metadata={"internal": True})
     snr_db: float | None = None
+    freq_offset_hz: float | None = None
     ber: float | None = None
 
 
@@ -142,6 +143,9 @@ class BundleApplied(Event):
     kind: Enum
     entries: int
     held: bool = False  # it waited for something heard later (its base, a key)
+    snr_db: float | None = None  # signal quality when its last block was heard
+    freq_offset_hz: float | None = None
+    ber: float | None = None
 
 
 @dataclass(frozen=True)

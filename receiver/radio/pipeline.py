@@ -198,6 +198,7 @@ class ReceivePipeline:
             q = self._chain.quality
             events.append(BundleReceived(at=self.position(), data=data,
                                          snr_db=number(q.snr_db),
+                                         freq_offset_hz=number(q.freq_offset_hz, 1),
                                          ber=number(self._sync.stats.ber_estimate, 6)))
         return events
 

@@ -69,6 +69,7 @@ class BundleMerger:
         self._rejected: OrderedDict[str, None] = OrderedDict()
         self._superseded_seqs: OrderedDict[int, None] = OrderedDict()
         self._held_reported: OrderedDict[str, None] = OrderedDict()
+        self._quality: dict = {}  # of the bundle being merged
         self.held = 0
         self.applied = 0
         self.rejected = 0
@@ -82,6 +83,8 @@ class BundleMerger:
         out: list[Event] = []
         for event in events:
             if isinstance(event, BundleReceived):
+                self._quality = {"snr_db": event.snr_db, "freq_offset_hz": event.freq_offset_hz,
+                                 "ber": event.ber}
                 out += self._merge(event.data, event.at, now)
             elif isinstance(event, Summary):
                 out.append(dataclasses.replace(
@@ -112,7 +115,7 @@ class BundleMerger:
                                     entries=result.entries)]
         self.applied += 1
         out: list[Event] = [BundleApplied(at=at, seq=result.seq, kind=result.kind,
-                                          entries=result.entries)]
+                                          entries=result.entries, **self._quality)]
         return out + self._retry_waiting(at, now)
 
     def _superseded(self, exc: RollbackError, at: Position) -> list[Event]:
@@ -146,7 +149,8 @@ class BundleMerger:
                     self.applied += 1
                     progress = True
                     out.append(BundleApplied(at=at, seq=result.seq, kind=result.kind,
-                                             entries=result.entries, held=True))
+                                             entries=result.entries, held=True,
+                                             **self._quality))
         return out
 
     def _hold(self, digest: str, data: bytes, exc: Exception, at: Position) -> list[Event]:

@@ -9,6 +9,8 @@ import pytest
 
 from tests.receiver.test_pipeline_signal import ROOT, events_of, run_cli
 from crypto import TerminalKeys
+from modem import InputKind
+from receiver.events import BundleReceived
 from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
 from receiver.radio.sources import open_source
 from receiver.store.store import TerminalStore
@@ -48,7 +50,8 @@ def test_manifest_bundle_hashes_are_what_went_on_air(tmp_path):
     """The sha256 of each bundle in MANIFEST is the sha256 of the bytes a decoder rebuilds."""
     capture = next(c for c in MANIFEST["capture"] if c["format"] == "wav")
     with open_source(str(CAPTURES / capture["file"])) as source:
-        pipe = ReceivePipeline(PipelineConfig("fm", source.is_iq, source.sample_rate_hz))
+        kind = InputKind.IQ if source.is_iq else InputKind.BASEBAND
+        pipe = ReceivePipeline(PipelineConfig("fm", kind, source.sample_rate_hz))
         events = [e for block in source for e in pipe.process(block)] + pipe.finish()
-    got = {hashlib.sha256(e["data"]).hexdigest() for e in events if e["event"] == "bundle_received"}
+    got = {hashlib.sha256(e.data).hexdigest() for e in events if isinstance(e, BundleReceived)}
     assert got == {b["sha256"] for b in capture["bundles"]}

@@ -207,7 +207,7 @@ def test_truncated_capture_still_applies_a_bundle_it_holds_whole(capsys, sig, ho
 
 
 def test_sigterm_stops_cleanly_with_the_summary(sig, home):
-    cmd = [sys.executable, "-m", "receiver.radio.cli", "decode", "--home", str(home),
+    cmd = [sys.executable, "-m", "hotcast", "receiver", "decode", "--home", str(home),
            "--profile", "fm", "--input", "-", "--format", "s16le", "--rate", str(MPX_RATE_HZ)]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=ROOT)
@@ -266,7 +266,7 @@ def test_listen_usage_errors(capsys, home):
     assert "--freq" in capsys.readouterr().err
     assert receiver_main(["listen", "--home", str(home), "--profile", "fm", "--line-in",
                           "--rate", "48000"]) == 2
-    assert "48000" in capsys.readouterr().err
+    assert "48 kHz" in capsys.readouterr().err
     assert receiver_main(["listen", "--home", str(home), "--profile", "fm", "--rtl-sdr",
                           "--freq", "1e8", "--rate", "500000"]) == 2
     assert "RTL2832U" in capsys.readouterr().err

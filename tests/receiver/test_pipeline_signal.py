@@ -26,7 +26,6 @@ from modem.formats import (
     SigmfMeta, build_sigmf_meta, encode_samples, encode_wav, format_for_name,
 )
 from modem.fmiq import FmIqModulator, FmIqModulatorConfig
-from receiver import cli
 from receiver.store.store import TerminalStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,12 +120,8 @@ def write_signal(path: Path, samples: np.ndarray, rate_hz: int, meta: bool = Tru
 
 def run_cli(*args: str, stdin: bytes | None = None, timeout: float = 120
             ) -> subprocess.CompletedProcess:
-    """``hotcast receiver ARGS`` in a subprocess (``-m receiver.radio.cli`` until the lead
-    registers the group); stdout is text."""
-    if "receiver" in cli.GROUPS:
-        cmd = [sys.executable, "-m", "hotcast", "receiver", *args]
-    else:
-        cmd = [sys.executable, "-m", "receiver.radio.cli", *args]
+    """``hotcast receiver ARGS`` in a subprocess; stdout is text."""
+    cmd = [sys.executable, "-m", "hotcast", "receiver", *args]
     proc = subprocess.run(cmd, input=stdin, capture_output=True, timeout=timeout, cwd=ROOT)
     return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(),
                                        proc.stderr.decode())
