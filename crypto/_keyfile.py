@@ -99,9 +99,9 @@ def _prefix(role: int) -> bytes:
 def _open_prefix(data: bytes, role: int) -> _wire.Reader:
     if len(data) > MAX_KEY_FILE_BYTES:
         raise KeyFileError(f"key file is {len(data)} bytes, above the {MAX_KEY_FILE_BYTES}-byte limit")
-    reader = _wire.Reader(data, KeyFileError, f"{ROLE_NAMES[role]} key file")
     if len(data) < 6:
         raise KeyFileError(f"key file is {len(data)} bytes, too short to be a hotcast key file")
+    reader = _wire.Reader(data, KeyFileError, f"{ROLE_NAMES[role]} key file")
     if reader.take(4, "magic") != MAGIC:
         raise KeyFileError("not a hotcast key file (bad magic)")
     version = reader.u8("version")
@@ -109,9 +109,10 @@ def _open_prefix(data: bytes, role: int) -> _wire.Reader:
         raise KeyFileError(f"key file version {version} is not supported (expected {VERSION}; "
                            f"version 1 files were unencrypted: create the keys again)")
     found = reader.u8("role")
+    if found not in ROLE_NAMES:
+        raise KeyFileError(f"key file has unknown role {found}, expected {ROLE_NAMES[role]} keys")
     if found != role:
-        name = ROLE_NAMES.get(found, f"unknown role {found}")
-        raise KeyFileError(f"this is a {name} key file, expected {ROLE_NAMES[role]} keys")
+        raise KeyFileError(f"this is a {ROLE_NAMES[found]} key file, expected {ROLE_NAMES[role]} keys")
     return reader
 
 

@@ -194,7 +194,11 @@ class KeySetRequest:
         version = reader.u8("version")
         if version != REQUEST_VERSION:
             raise reader.fail(f"version {version} is not supported (expected {REQUEST_VERSION})")
-        return cls(*_read_contents(reader))
+        contents = _read_contents(reader)
+        try:
+            return cls(*contents)
+        except ValueError as exc:
+            raise reader.fail(str(exc)) from None
 
 
 @dataclass(frozen=True)

@@ -124,12 +124,12 @@ def keyset_request(keys: CenterKeys, *, valid_from: int, expires: int, master_id
 
 def adopt_keyset(keys: CenterKeys, keyset: KeySet, now: int) -> CenterKeys:
     """The center's keys under a root-signed ``keyset``: the current signing key becomes the
-    highest-id held key the set lists as valid at ``now``; seeds of keys the set has dropped
+    highest-id held key the set lists (same id, same public key) as valid at ``now``; seeds of keys the set has dropped
     are deleted (keys above every id the set names are kept: they await a later set), and so
     are master keys below the set's range. ``KeySetMismatchError`` if the set lists no held
     signing key valid at ``now`` or the current master id is outside its range."""
-    held = {k.key_id for k in keys.signing_keys}
-    usable = [e.key_id for e in keyset.signing_keys if e.key_id in held and e.valid_at(now)]
+    held = {k.key_id: k.public_key for k in keys.signing_keys}
+    usable = [e.key_id for e in keyset.signing_keys if held.get(e.key_id) == e.public_key and e.valid_at(now)]
     if not usable:
         raise KeySetMismatchError(f"key set v{keyset.version} lists no signing key this center holds "
                                   f"valid at {now} (listed {[e.key_id for e in keyset.signing_keys]}, held {sorted(held)})")
