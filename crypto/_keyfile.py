@@ -27,10 +27,11 @@ Layout, big-endian::
        6+n     8  first 8 bytes of SHA-256 over bytes [0, 6+n)  -> 14 bytes of overhead
 
 Bounds on read, so a crafted file cannot exhaust memory or time: at most MAX_KEY_FILE_BYTES;
-scrypt memory 128 * r * N bytes (RFC 7914 section 2) at most 256 MiB and work p * r * N at
-most 2**23 (the default's 2**19 takes ~120 ms here, so the worst file costs ~2 s). Every fault
-is a ``KeyFileError`` that names it; a wrong passphrase and a damaged ciphertext cannot be told
-apart (GCM only says the tag fails), hence one message for both.
+scrypt memory 128 * r * N bytes (RFC 7914 section 5: scryptROMix keeps N blocks of 128 * r
+bytes) at most 256 MiB, and work p * r * N at most 2**23 (the default's 2**19 takes ~120 ms
+here, so the worst file costs ~2 s). Every fault is a ``KeyFileError`` that names it; a wrong
+passphrase and a damaged ciphertext cannot be told apart (GCM only says the tag fails), hence
+one message for both.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ ROLE_TERMINAL = 2
 ROLE_ROOT = 3
 ROLE_NAMES = {ROLE_CENTER: "center", ROLE_TERMINAL: "terminal", ROLE_ROOT: "root"}
 KDF_SCRYPT = 1
-SALT_BYTES = 16  # RFC 7914 section 2 suggests at least 16 bytes of salt (via PBKDF2's 128 bits)
+SALT_BYTES = 16  # 128 bits, the least NIST SP 800-132 section 5.1 allows for a password salt
 CHECK_BYTES = 8  # SHA-256 truncated to 64 bits: catches damage, is not authentication
 MAX_KEY_FILE_BYTES = 2**20  # a center with 4 096 master keys (36 B each) needs ~150 KiB
 LOG2_N_RANGE = (10, 20)  # N = 1 024 (tests only) .. 1 048 576 (the brief's ceiling)
@@ -65,8 +66,8 @@ class KdfParams:
 
     # N = 2**16, r = 8, p = 1: 128 * 8 * 2**16 = 64 MiB and ~120 ms on the 2-core reference
     # machine (2**15 took ~55 ms, 2**17 would pass 200 ms; bench/test_crypto.py times it): the
-    # middle of the 50-150 ms we allow an operator command, above RFC 7914 section 2's
-    # interactive-login N = 2**14.
+    # middle of the 50-150 ms we allow an operator command. r = 8, p = 1 as RFC 7914 section 2
+    # advises; N is 4x the 2**14 of Percival's 2009 scrypt paper for interactive logins.
     log2_n: int = 16
     r: int = 8
     p: int = 1

@@ -19,8 +19,8 @@ Layout (all integers big-endian)::
 
     Each signature is over DOMAIN[type] || bytes [0, 9+n) (RFC 8032 pure Ed25519).
 
-Invariants: key ids of signatures are strictly increasing (one signature per key, one
-encoding per set of signatures); a verifier checks at most one signature per key id it
+Invariants: key ids of signatures are strictly increasing (one signature per key id, as TUF
+section 4.2 requires, and one encoding per set of signatures); a verifier checks at most one signature per key id it
 trusts (bounded work: at most MAX_SIGNATURES verifications); signatures from keys it does not
 trust, and signatures that do not verify, count for nothing (TUF section 5.3.4: a threshold
 of valid signatures from the trusted keys).
@@ -50,6 +50,8 @@ class MetadataType(IntEnum):
     KEY_SET = 5
     ROOT_SET = 6
 
+
+_TYPE_VALUES = frozenset(t.value for t in MetadataType)
 
 # Domain separation (one string per signature type, distinct from the bundle's and the token's):
 # a root key's signature over a key set can never pass as one over a root set, or the reverse.
@@ -89,7 +91,7 @@ def parse(data: bytes, expected: MetadataType | None) -> SignedMetadata:
     if version != VERSION:
         raise reader.fail(f"container version {version} is not supported (expected {VERSION})")
     raw_type = reader.u8("type")
-    if raw_type not in MetadataType.__members__.values():
+    if raw_type not in _TYPE_VALUES:
         raise reader.fail(f"unknown metadata type {raw_type}")
     kind = MetadataType(raw_type)
     if expected is not None and kind is not expected:
@@ -105,7 +107,11 @@ def parse(data: bytes, expected: MetadataType | None) -> SignedMetadata:
 
 
 def sign(meta: SignedMetadata, signers: Iterable[tuple[int, bytes]]) -> SignedMetadata:
-    """``meta`` with a signature by each (key id, Ed25519 seed) of ``signers`` added or replaced."""
+    """``meta`` with a signature by each (key id, Ed25519 seed) of ``signers`` added or replaced.
+
+    ``MetadataFormatError`` if the result would hold more than MAX_SIGNATURES (only reachable
+    by adding signatures to someone else's bytes: a root set or key set of our own has fewer).
+    """
     if len(meta.body) > MAX_BODY_BYTES:
         raise ValueError(f"body of {len(meta.body)} bytes exceeds MAX_BODY_BYTES ({MAX_BODY_BYTES})")
     message = DOMAINS[meta.type] + meta.signed_bytes
@@ -113,7 +119,7 @@ def sign(meta: SignedMetadata, signers: Iterable[tuple[int, bytes]]) -> SignedMe
     for key_id, seed in signers:
         merged[key_id] = _primitives.ed25519_sign(seed, message)
     if len(merged) > MAX_SIGNATURES:
-        raise ValueError(f"{len(merged)} signatures exceed MAX_SIGNATURES ({MAX_SIGNATURES})")
+        raise MetadataFormatError(f"signing would leave {len(merged)} signatures, above the limit of {MAX_SIGNATURES}")
     return SignedMetadata(meta.type, meta.body, tuple(sorted(merged.items())))
 
 

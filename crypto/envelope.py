@@ -86,6 +86,7 @@ class BundleKind(IntEnum):
 
 
 SEALED_KINDS = frozenset({BundleKind.FULL, BundleKind.DELTA, BundleKind.MASTER_ROLL})
+_KIND_VALUES = frozenset(k.value for k in BundleKind)
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def _parse(data: bytes) -> BundleHeader:
         raise BundleFormatError("not a hotcast bundle (bad magic)")
     if version != VERSION:
         raise BundleFormatError(f"bundle version {version} is not supported (expected {VERSION})")
-    if kind not in BundleKind._value2member_map_:
+    if kind not in _KIND_VALUES:
         raise BundleFormatError(f"bad bundle header: unknown kind {kind}")
     overhead = SEAL_OVERHEAD_BYTES if BundleKind(kind) in SEALED_KINDS else SIGNED_OVERHEAD_BYTES
     if size != overhead + body_len:

@@ -6,8 +6,8 @@ never touch the online center: a root home holds ``RootKeys``, possibly only som
 (one custodian per home), and custodians sign the same bytes in turn (``add_signatures``).
 
 Rotation follows TUF (specification section 5.3, "Update the root role"): root set v+1 must be
-signed by a threshold of root set v (5.3.4) AND a threshold of itself (5.3.5), and its version
-must be exactly v+1 (5.3.5), so a terminal walks the chain one version at a time and a key
+signed by a threshold of root set v AND a threshold of itself (5.3.4), and its version must be
+exactly v+1 (5.3.5), so a terminal walks the chain one version at a time and a key
 that was never in a trusted root set cannot start a chain. Version 1 is signed by a threshold
 of itself. Root sets carry no expiry: a terminal offline for years must still be able to
 walk the chain (TUF's root expiry only guards against freeze, which heartbeats cover here).
@@ -22,7 +22,7 @@ Root set body (the signed-metadata body of type 6, see ``_metadata``), big-endia
     body bytes = 6 + 36 n: 42 for 1 of 1, 1 158 for the maximum of 32 keys.
 
 Invariants: ids and public keys are each unique in a root set (a key listed twice would count
-twice toward the threshold; TUF section 5.3.4 counts unique keys); parsing raises only
+twice toward the threshold, the flaw of python-tuf advisory GHSA-r7vq-6425-j94w); parsing raises only
 ``MetadataFormatError``; verification returns the verified ``RootSet`` or raises a
 ``MetadataError`` subclass naming versions and key ids.
 """
@@ -202,7 +202,7 @@ def verify_root_set(data: bytes) -> RootSet:
 def verify_root_chain(trusted: RootSet, newer: list[bytes]) -> RootSet:
     """Walk ``newer`` (signed root sets v+1, v+2, ... in order) from ``trusted``; the last one.
 
-    Each step (TUF section 5.3.4-5.3.5) needs version exactly one above the one before
+    Each step (TUF sections 5.3.4 and 5.3.5) needs version exactly one above the one before
     (``ReplayError`` if not above, ``RootGapError`` if further), and a threshold of valid
     signatures from the previous set's keys and from its own (``ThresholdError``). An empty
     list returns ``trusted``.

@@ -6,7 +6,8 @@ Layout (85 bytes, big-endian)::
     | Ed25519 signature (64 bytes) over DOMAIN || the 21 bytes before it
 
 A terminal checks a token offline against its current key set: the signer must be one of the
-set's signing keys, or one of its token keys whose keep-until time has not passed (an old
+set's signing keys (whatever that key's period for signing bundles: the token's own
+valid_until bounds it), or one of its token keys whose keep-until time has not passed (an old
 signing key kept only so that tokens it issued still check). A key the set does not name
 checks nothing. Order of checks: exact length and version, signer in the key set, signature,
 card id, expiry, so a forged or foreign token is never reported as merely expired. The

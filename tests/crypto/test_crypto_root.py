@@ -187,3 +187,11 @@ def test_key_set_signature_cannot_pass_as_root_set(world):
 def test_key_set_given_as_root_set_is_refused_by_type(world):
     with pytest.raises(MetadataFormatError, match="this is a key set, not a root set"):
         verify_root_set(world.keyset_bytes)
+
+
+def test_adding_signatures_beyond_the_limit_is_a_metadata_error(keys):
+    """Someone else's bytes may already carry 32 signatures (all from unknown ids)."""
+    meta = _metadata.parse(sign_root_set(RootSet.for_keys(keys, 1), keys), None)
+    full = dataclasses.replace(meta, signatures=tuple((100 + i, bytes(64)) for i in range(32))).to_bytes()
+    with pytest.raises(MetadataFormatError, match="above the limit of 32"):
+        add_signatures(full, keys)
