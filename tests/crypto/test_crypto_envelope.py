@@ -15,7 +15,6 @@ from crypto import (
     SEAL_OVERHEAD_BYTES,
     SIGNED_OVERHEAD_BYTES,
     BundleFormatError,
-    BundleHeader,
     BundleKind,
     DecryptError,
     KeyUnwrapError,
