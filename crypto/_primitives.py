@@ -7,13 +7,18 @@ Sizes (fixed by the primitives, not by us):
 - AES-256 key: 32 bytes; RFC 3394 wrap of a 32-byte key: 32 + 8 (integrity block) = 40 bytes.
 - AES-GCM: 12-byte nonce (NIST SP 800-38D's recommended length), 16-byte tag.
 - Ed25519 (RFC 8032): 32-byte seed, 32-byte public key, 64-byte signature.
+- scrypt (RFC 7914): memory 128 * r * N bytes, time proportional to p * r * N; callers bound
+  the parameters before they get here (a crafted key file must not exhaust memory).
+- SHA-256 (FIPS 180-4): 32-byte digest.
 """
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 from Crypto.Cipher import AES
+from Crypto.Protocol.KDF import scrypt as _scrypt
 from Crypto.PublicKey import ECC
 from Crypto.Random import get_random_bytes
 from Crypto.Signature import eddsa
@@ -29,11 +34,22 @@ GCM_TAG_BYTES = 16  # the full 128-bit tag, no truncation
 ED25519_SEED_BYTES = 32
 ED25519_PUBLIC_BYTES = 32
 ED25519_SIGNATURE_BYTES = 64
+SHA256_BYTES = 32
 
 
 def random_bytes(n: int) -> bytes:
     """``n`` bytes from the OS cryptographic random source."""
     return get_random_bytes(n)
+
+
+def sha256(data: bytes) -> bytes:
+    """The 32-byte SHA-256 digest of ``data``."""
+    return hashlib.sha256(data).digest()
+
+
+def scrypt(passphrase: bytes, salt: bytes, n: int, r: int, p: int) -> bytes:
+    """A 32-byte key from ``passphrase`` by scrypt (RFC 7914) with cost N = ``n``, ``r``, ``p``."""
+    return _scrypt(passphrase, salt, AES_KEY_BYTES, N=n, r=r, p=p)
 
 
 def _check_len(name: str, value: bytes, n: int) -> None:

@@ -1,118 +1,144 @@
-"""Key rotation for listen-only terminals: key rolls travel as ordinary sealed bundles.
+"""How the online keys change under a key set: master-key rolls on air, signing keys by the root.
 
-MASTER_ROLL body (45 bytes): version u8 (1) | new master key id u32 | new master key wrapped
-under the CURRENT master key with RFC 3394 (40 bytes). The bundle itself is sealed under the
-current master key and signed by the current signing key, so only a terminal that already
-holds the current master key learns the next one.
+Master keys roll without the root, inside the key set's master id range: a MASTER_ROLL bundle
+carries the next master key wrapped under the current one, sealed under the current master key
+and signed by the current signing key, so only a terminal that holds the current master key
+learns the next one. When the range is used up the center needs a new key set.
 
-SIGNER_ROLL body (37 bytes): version u8 (1) | new signing key id u32 | new Ed25519 public key
-(32 bytes), in a bundle signed by the CURRENT signing key: trust passes from key to key.
+Signing keys change only through the root: the center makes a key (``add_signing_key``),
+proposes a key set listing it (``keyset_request``), the offline root signs one
+(``keyset.make_keyset`` + ``sign_keyset``), and the center switches to it (``adopt_keyset``).
+No bundle kind can announce a signing key, so a stolen online key cannot name its successor.
 
-Invariants: new key ids are the highest id in use + 1 (ids never reused); applying a roll the
-terminal already has returns its keys unchanged (rolls repeat on the carousel); a roll that
-would rebind an id the terminal holds to other key bytes is refused with ``KeyRollError``.
-Old keys are kept: bundles and card tokens made before a roll still open and check.
+MASTER_ROLL body (45 bytes): version u8 (1) | new master key id u32 | the new master key
+wrapped under the CURRENT master key with RFC 3394 (32 + 8 = 40 bytes).
+
+Invariants: master key ids count up by one (never reused); applying a roll the terminal
+already has returns its keys unchanged (rolls repeat on the carousel); a roll that would rebind
+an id the terminal holds to other key bytes, or name an id outside the key set's range, is
+refused with ``KeyRollError``.
 """
 
 from __future__ import annotations
 
-import struct
-from dataclasses import replace
+import dataclasses
 
-from crypto import _primitives
+from crypto import _primitives, _wire
 from crypto.envelope import BundleHeader, BundleKind, OpenedBundle, seal_bundle
-from crypto.errors import KeyRollError, KeyUnwrapError
-from crypto.keys import MAX_KEY_ID, CenterKeys, MasterKey, TerminalKeys
+from crypto.errors import KeyRollError, KeySetMismatchError, KeyUnwrapError
+from crypto.keys import MAX_CENTER_SIGNING_KEYS, MAX_MASTER_KEYS, CenterKeys, MasterKey, SigningKey, TerminalKeys
+from crypto.keyset import KeySet, KeySetRequest, MasterIdRange, SigningKeyEntry, TokenKeyEntry
 
 ROLL_VERSION = 1
-_ROLL_HEAD = struct.Struct(">BI")  # version, new key id
-MASTER_ROLL_BODY_BYTES = _ROLL_HEAD.size + _primitives.WRAPPED_KEY_BYTES  # 5 + 40 = 45
-SIGNER_ROLL_BODY_BYTES = _ROLL_HEAD.size + _primitives.ED25519_PUBLIC_BYTES  # 5 + 32 = 37
+MASTER_ROLL_BODY_BYTES = 1 + 4 + _primitives.WRAPPED_KEY_BYTES  # 45
 
 
-def _next_id(ids: list[int], what: str) -> int:
-    next_id = max(ids) + 1
-    if next_id > MAX_KEY_ID:
-        raise KeyRollError(f"{what} key id space is exhausted (highest id {max(ids)})")
-    return next_id
-
-
-def _roll_header(kind: BundleKind, keys: CenterKeys, seq: int, created_at: int, valid_until: int) -> BundleHeader:
-    return BundleHeader(kind=kind, seq=seq, base_seq=0, created_at=created_at, valid_until=valid_until,
-                        master_key_id=keys.current_master_id, signing_key_id=keys.signing_key_id)
-
-
-def roll_master_key(keys: CenterKeys, header_seq: int, created_at: int, valid_until: int) -> tuple[CenterKeys, bytes]:
-    """Make the next master key current; returns the new keys and the MASTER_ROLL bundle."""
-    new = MasterKey.generate(_next_id([m.key_id for m in keys.master_keys], "master"))
-    body = _ROLL_HEAD.pack(ROLL_VERSION, new.key_id) + _primitives.aes_key_wrap(keys.current_master.key, new.key)
-    header = _roll_header(BundleKind.MASTER_ROLL, keys, header_seq, created_at, valid_until)
+def roll_master_key(keys: CenterKeys, keyset: KeySet, *, seq: int, created_at: int,
+                    valid_until: int) -> tuple[CenterKeys, bytes]:
+    """Make the next master key current; returns the new keys and the MASTER_ROLL bundle
+    (epoch = the key set's, prev_digest zeros: a roll is not part of the list's hash chain)."""
+    ids = keyset.master_ids
+    where = f"key set v{keyset.version}'s master id range [{ids.lo}, {ids.hi}]"
+    if keys.current_master_id not in ids:
+        raise KeyRollError(f"current master key id {keys.current_master_id} is outside {where}: "
+                           f"terminals would refuse the roll")
+    new_id = max(m.key_id for m in keys.master_keys) + 1
+    if new_id > ids.hi:
+        raise KeyRollError(f"{where} is exhausted (current id {keys.current_master_id}): "
+                           f"the root must sign a key set with a wider range")
+    if len(keys.master_keys) >= MAX_MASTER_KEYS:
+        raise KeyRollError(f"center holds {len(keys.master_keys)} master keys, the most a key file keeps; "
+                           f"adopt a key set that retires old ids first")
+    new = MasterKey.generate(new_id)
+    body = _wire.u8(ROLL_VERSION) + _wire.u32(new.key_id) + _primitives.aes_key_wrap(keys.current_master.key, new.key)
+    header = BundleHeader(kind=BundleKind.MASTER_ROLL, epoch=keyset.epoch, seq=seq, base_seq=0,
+                          created_at=created_at, valid_until=valid_until,
+                          master_key_id=keys.current_master_id, signing_key_id=keys.signing_key_id)
     sealed = seal_bundle(header, body, keys)
-    return replace(keys, master_keys=keys.master_keys + (new,), current_master_id=new.key_id), sealed
+    return dataclasses.replace(keys, master_keys=keys.master_keys + (new,), current_master_id=new.key_id), sealed
 
 
-def roll_signing_key(keys: CenterKeys, header_seq: int, created_at: int, valid_until: int) -> tuple[CenterKeys, bytes]:
-    """Make a new signing key current; returns the new keys and the SIGNER_ROLL bundle."""
-    new_id = _next_id([i for i, _ in keys.signing_public_keys], "signing")
-    seed = _primitives.random_bytes(_primitives.ED25519_SEED_BYTES)
-    public = _primitives.ed25519_public_key(seed)
-    body = _ROLL_HEAD.pack(ROLL_VERSION, new_id) + public
-    header = _roll_header(BundleKind.SIGNER_ROLL, keys, header_seq, created_at, valid_until)
-    sealed = seal_bundle(header, body, keys)
-    new_keys = replace(keys, signing_key_id=new_id, signing_seed=seed,
-                       signing_public_keys=keys.signing_public_keys + ((new_id, public),))
-    return new_keys, sealed
+def apply_master_roll(opened: OpenedBundle, keys: TerminalKeys) -> TerminalKeys:
+    """Terminal keys after a verified MASTER_ROLL bundle (idempotent).
 
-
-def _parse_roll(body: bytes, expected_bytes: int, kind: BundleKind) -> tuple[int, bytes]:
-    if len(body) != expected_bytes:
-        raise KeyRollError(f"{kind.name} body is {len(body)} bytes, expected {expected_bytes}")
-    version, key_id = _ROLL_HEAD.unpack_from(body)
-    if version != ROLL_VERSION:
-        raise KeyRollError(f"{kind.name} body version {version} is not supported")
-    return key_id, body[_ROLL_HEAD.size :]
-
-
-def _apply_master_roll(opened: OpenedBundle, keys: TerminalKeys) -> TerminalKeys:
-    key_id, wrapped = _parse_roll(opened.body, MASTER_ROLL_BODY_BYTES, BundleKind.MASTER_ROLL)
-    kek = keys.master_key(opened.header.master_key_id)
+    ``opened`` must come from ``open_bundle`` with ``keys.trust``; the result is what the
+    caller stores (the function does no I/O).
+    """
+    header = opened.header
+    if header.kind is not BundleKind.MASTER_ROLL:
+        raise KeyRollError(f"bundle seq {header.seq} is a {header.kind.name} bundle, not a master key roll")
+    body = opened.body
+    if len(body) != MASTER_ROLL_BODY_BYTES:
+        raise KeyRollError(f"MASTER_ROLL body is {len(body)} bytes, expected {MASTER_ROLL_BODY_BYTES}")
+    if body[0] != ROLL_VERSION:
+        raise KeyRollError(f"MASTER_ROLL body version {body[0]} is not supported")
+    key_id = int.from_bytes(body[1:5], "big")
+    ids = keys.keyset.master_ids
+    if key_id not in ids:
+        raise KeyRollError(f"roll names master key id {key_id}, outside key set v{keys.keyset.version}'s "
+                           f"master id range [{ids.lo}, {ids.hi}]")
+    kek = keys.master_key(header.master_key_id)
     if kek is None:
-        raise KeyRollError(f"terminal lacks master key id {opened.header.master_key_id} to unwrap the roll")
+        raise KeyRollError(f"terminal lacks master key id {header.master_key_id} to unwrap the roll")
     try:
-        new = MasterKey(key_id, _primitives.aes_key_unwrap(kek.key, wrapped))
-    except (KeyUnwrapError, ValueError):
+        new = MasterKey(key_id, _primitives.aes_key_unwrap(kek.key, body[5:]))
+    except KeyUnwrapError:
         raise KeyRollError(f"new master key id {key_id} does not unwrap under master key id {kek.key_id}") from None
     held = keys.master_key(key_id)
     if held is not None:
         if held.key != new.key:
             raise KeyRollError(f"roll rebinds master key id {key_id}, which the terminal holds, to another key")
         return keys
+    if len(keys.master_keys) >= MAX_MASTER_KEYS:
+        raise KeyRollError(f"terminal holds {len(keys.master_keys)} master keys, the most it keeps")
     masters = tuple(sorted(keys.master_keys + (new,), key=lambda m: m.key_id))
-    return replace(keys, master_keys=masters)
+    return dataclasses.replace(keys, master_keys=masters)
 
 
-def _apply_signer_roll(opened: OpenedBundle, keys: TerminalKeys) -> TerminalKeys:
-    key_id, public = _parse_roll(opened.body, SIGNER_ROLL_BODY_BYTES, BundleKind.SIGNER_ROLL)
-    held = keys.public_key(key_id)
-    if held is not None:
-        if held != public:
-            raise KeyRollError(f"roll rebinds signing key id {key_id}, which the terminal holds, to another key")
-        return keys
-    if not _primitives.is_valid_public_key(public):
-        raise KeyRollError(f"announced signing key id {key_id} is not a valid Ed25519 public key")
-    publics = tuple(sorted(keys.signing_public_keys + ((key_id, public),)))
-    return replace(keys, signing_public_keys=publics)
+def add_signing_key(keys: CenterKeys, keyset: KeySet | None) -> CenterKeys:
+    """``keys`` plus a fresh signing key (not yet current: no terminal trusts it before a key
+    set lists it). Its id is above every id the center holds and ``keyset`` names."""
+    if len(keys.signing_keys) >= MAX_CENTER_SIGNING_KEYS:
+        raise ValueError(f"center already holds {len(keys.signing_keys)} signing keys, the most it keeps")
+    used = [k.key_id for k in keys.signing_keys] + (list(keyset.public_keys()) if keyset is not None else [])
+    new_id = max(used) + 1
+    if new_id > _wire.MAX_U32:
+        raise ValueError(f"signing key id space is exhausted (highest id {max(used)})")
+    return dataclasses.replace(keys, signing_keys=keys.signing_keys + (SigningKey.generate(new_id),))
 
 
-def apply_key_roll(opened: OpenedBundle, keys: TerminalKeys) -> TerminalKeys:
-    """Terminal keys after applying a verified MASTER_ROLL or SIGNER_ROLL bundle (idempotent).
+def keyset_request(keys: CenterKeys, *, valid_from: int, expires: int, master_ids: MasterIdRange,
+                   signing_key_ids: tuple[int, ...] | None = None,
+                   token_keys: tuple[TokenKeyEntry, ...] = ()) -> KeySetRequest:
+    """The center's proposal for the next key set: its signing keys ``signing_key_ids`` (all it
+    holds by default), each valid over the whole [valid_from, expires]; ``token_keys`` are old
+    signing keys whose tokens are still out, each kept until its last token expires."""
+    chosen = keys.signing_keys if signing_key_ids is None else tuple(
+        k for k in keys.signing_keys if k.key_id in set(signing_key_ids))
+    if signing_key_ids is not None and len(chosen) != len(set(signing_key_ids)):
+        missing = sorted(set(signing_key_ids) - {k.key_id for k in chosen})
+        raise ValueError(f"signing_key_ids: the center holds no signing key id {missing}")
+    entries = tuple(SigningKeyEntry(k.key_id, k.public_key, valid_from, expires) for k in chosen)
+    return KeySetRequest(valid_from, expires, entries, master_ids, token_keys)
 
-    ``opened`` must come from ``open_bundle`` with these ``keys``; the result is what the
-    caller stores (the function does no I/O).
-    """
-    kind = opened.header.kind
-    if kind is BundleKind.MASTER_ROLL:
-        return _apply_master_roll(opened, keys)
-    if kind is BundleKind.SIGNER_ROLL:
-        return _apply_signer_roll(opened, keys)
-    raise KeyRollError(f"bundle seq {opened.header.seq} is a {kind.name} bundle, not a key roll")
+
+def adopt_keyset(keys: CenterKeys, keyset: KeySet, now: int) -> CenterKeys:
+    """The center's keys under a root-signed ``keyset``: the current signing key becomes the
+    highest-id held key the set lists (same id, same public key) as valid at ``now``; seeds of keys the set has dropped
+    are deleted (keys above every id the set names are kept: they await a later set), and so
+    are master keys below the set's range. ``KeySetMismatchError`` if the set lists no held
+    signing key valid at ``now`` or the current master id is outside its range."""
+    held = {k.key_id: k.public_key for k in keys.signing_keys}
+    usable = [e.key_id for e in keyset.signing_keys if held.get(e.key_id) == e.public_key and e.valid_at(now)]
+    if not usable:
+        raise KeySetMismatchError(f"key set v{keyset.version} lists no signing key this center holds "
+                                  f"valid at {now} (listed {[e.key_id for e in keyset.signing_keys]}, held {sorted(held)})")
+    ids = keyset.master_ids
+    if keys.current_master_id not in ids:
+        raise KeySetMismatchError(f"current master key id {keys.current_master_id} is outside key set "
+                                  f"v{keyset.version}'s master id range [{ids.lo}, {ids.hi}]")
+    named = set(keyset.public_keys())
+    listed = {e.key_id for e in keyset.signing_keys}
+    kept = tuple(k for k in keys.signing_keys if k.key_id in listed or k.key_id > max(named))
+    masters = tuple(m for m in keys.master_keys if m.key_id >= ids.lo)
+    return CenterKeys(kept, max(usable), masters, keys.current_master_id)

@@ -74,3 +74,18 @@ def test_primitives_refuse_wrong_key_sizes():
     with pytest.raises(ValueError, match="seed"):
         p.ed25519_sign(bytes(31), b"")
 
+
+
+# RFC 7914 section 12, second vector: scrypt(P="password", S="NaCl", N=1024, r=8, p=16, dkLen=64).
+# PBKDF2 (which produces scrypt's output) emits independent 32-byte blocks, so a 32-byte key is
+# the first half of the 64-byte vector.
+RFC7914_KEY_32 = bytes.fromhex("fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b373162")
+
+
+def test_rfc7914_section_12_scrypt_vector():
+    assert p.scrypt(b"password", b"NaCl", 1024, 8, 16) == RFC7914_KEY_32
+
+
+def test_sha256_fips_180_2_abc_vector():
+    # FIPS 180-2 appendix B.1: SHA-256("abc").
+    assert p.sha256(b"abc").hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
