@@ -2,10 +2,12 @@
 
 from .errors import ModemError, SampleFormatError, SampleRateError
 from .fm import SubcarrierDemodulator, SubcarrierModulator
-from .fm_config import DemodStats, FmSubcarrierConfig
+from .fm_config import FM, FM_ROBUST, DemodStats, FmSubcarrierConfig
 from .profiles import PROFILES
 
 __all__ = [
+    "FM",
+    "FM_ROBUST",
     "PROFILES",
     "DemodStats",
     "FmSubcarrierConfig",
