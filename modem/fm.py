@@ -25,6 +25,8 @@ Soft decisions: per internal block the de-rotated symbols d give per-rail moment
 M2 = E[y^2], M4 = E[y^4] over I and Q; for y = +-A + n (n Gaussian, variance s^2),
 M2 = A^2 + s^2 and M4 = A^4 + 6 A^2 s^2 + 3 s^4, so A^2 = sqrt((3 M2^2 - M4) / 2) and
 s^2 = M2 - A^2 (the M2M4 estimator, Pauluzzi & Beaulieu, IEEE Trans. Commun. 48(10), 2000).
+A block that is not one level plus noise (the signal ends or fades inside it: M4 > 3 M2^2
+and the formula has no root) takes A = E|y| instead, so its LLRs keep their signs.
 Each rail's LLR is 2 A y / s^2 (log P(0) / P(1), positive = 0), with y first clipped to
 +-3 A: an FM click near threshold throws a few symbols far out, and a clipped LLR lets the
 decoder overrule them.
@@ -236,6 +238,8 @@ class SubcarrierDemodulator:
         m2 = float(np.mean(rails * rails))
         m4 = float(np.mean(rails**4))
         a2 = float(np.sqrt(max(3 * m2 * m2 - m4, 0.0) / 2))
+        if a2 < 0.1 * m2:  # not one level plus noise (signal then silence, a fade): use E|y|
+            a2 = float(np.mean(np.abs(rails))) ** 2
         s2 = max(m2 - a2, a2 / _MAX_SNR, 1e-30)
         amp = np.sqrt(a2)
         clip = _LLR_CLIP_AMPLITUDES * amp

@@ -88,4 +88,4 @@ def test_reset_restarts_both_stages():
 def test_empty_input_gives_empty_output():
     assert SubcarrierModulator().process(np.zeros(0, dtype=np.uint8)).dtype == np.float32
     out = SubcarrierDemodulator().process(np.zeros(0, dtype=np.float32))
-    assert out.dtype == np.uint8 and len(out) == 0
+    assert out.dtype == np.float32 and len(out) == 0
