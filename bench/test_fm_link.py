@@ -184,7 +184,7 @@ def test_decode_speed_per_stage_from_cu8(benchmark):
         sync = FrameSync(frame_config("fm"))
         frames = []
         step = 2 * 262_144
-        for i in range(0, cu8.size, step):
+        for i in range(0, len(cu8), step):
             c0 = time.process_time()
             x = dec.process(cu8[i:i + step])
             c1 = time.process_time()
