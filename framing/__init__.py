@@ -15,7 +15,9 @@ from .carousel import CarouselScheduler, segment
 from .crc import crc32c, crc32c_rows
 from .errors import CardIdError, FrameError, FramingError, ListCodecError, ReassemblyError
 from .frameformat import Block, Frame, FrameConfig, FrameHeader, bundle_digest, check_header
+from .frames import FrameGen
 from .framesync import FrameSync, FrameStats
+from .ldpc import LdpcCode, LdpcDecoder, LdpcEncoder, ldpc_code
 from .hotlist import HotList, ListDelta, Reason, Universe, diff, month_code, month_of, patch
 from .listcodec import bound_bits, decode_delta, decode_list, encode_delta, encode_list
 from .profiles import PROFILES, frame_config
@@ -29,11 +31,15 @@ __all__ = [
     "Frame",
     "FrameConfig",
     "FrameError",
+    "FrameGen",
     "FrameHeader",
     "FrameStats",
     "FrameSync",
     "FramingError",
     "HotList",
+    "LdpcCode",
+    "LdpcDecoder",
+    "LdpcEncoder",
     "ListCodecError",
     "ListDelta",
     "Reason",
@@ -59,6 +65,7 @@ __all__ = [
     "encode_delta",
     "encode_list",
     "frame_config",
+    "ldpc_code",
     "month_code",
     "month_of",
     "patch",

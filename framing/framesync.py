@@ -1,30 +1,36 @@
-"""Frame synchronisation on a hard-bit stream: bits in, frames out, stateful across chunks.
+"""Frame synchronisation on a soft-bit stream: LLRs in, frames out, stateful across chunks.
 
-Detection: the 64-bit sync word is correlated (as +-1) against every bit position; a
-position whose correlation magnitude is at least 64 - 2 * sync_max_bit_errors is a hit, with
-the sign giving the stream's polarity (an inverted stream correlates at -64). With 8 bit
-errors allowed, a random 64-bit window passes with probability
-2 * sum_{e<=8} C(64, e) / 2**64 ~ 5e-10 per position: at 38 kbit/s, one false hit every ~15 h,
-and a false hit costs one header check, nothing more.
+Input: float LLRs (log P(0)/P(1), positive = 0), or hard bits (uint8/bool 0/1) taken as
+confident LLRs of +-HARD_LLR. NaN counts as 0 (no information); +-inf and anything larger is
+clipped to +-LLR_CLIP, so no input can poison a sum.
+
+Detection: the sync word s (L bits, L/2 QPSK symbols z = llr[2i] + j llr[2i+1]) is
+correlated as a complex sequence, c = sum z conj(s), at every candidate start; its cosine
+rho = |c| / sqrt(L sum llr^2) is 1 for a clean word whatever its rotation by quarter turns,
+and angle(c) / (pi/2) gives that rotation (phase_ambiguity 4; with 2 only the real part and
+its sign count, with 1 only the real part). On noise rho^2 L / 2 is about exponential with
+mean 1, so P(rho > t) ~ exp(-L t^2 / 2): for L = 64, t = 0.6, 1e-5 per position (a false hit
+costs one header codeword decode, bounded by max_iterations); for L = 128, 1e-10. A clean
+word at the fm threshold (Es/N0 ~ 4.8 dB, per-bit LLR mean 6, variance 12) gives
+rho ~ 6 / sqrt(48) = 0.87. With phase_ambiguity 4, frames start on symbol boundaries: only
+even stream positions are tried (the modem's stream starts on a symbol).
 
 Flywheel: after a good frame the next one is expected right behind it, and that position is
-tried whatever its correlation, because the header's own RS code and CRC (and the field
-checks) decide whether it really is a frame; a burst that wipes out the sync word then loses
-nothing while the stream stays frame-aligned. The polarity there is the correlation's sign
-if at most flywheel_max_bit_errors sync bits are wrong, else the previous frame's. A failed
-flywheel try drops the lock and the search goes on bit by bit. It counts as a bad header only
-if the sync word was there (at most flywheel_max_bit_errors wrong, the bar for a frame "seen"
-at a flywheel position); with no sync word and no header it is ``lock_lost``: the
-transmission ended or faded, and a clean recording that ends after its last frame reports no
-bad frame.
+tried whatever its correlation; the frame's CRCs decide. Its rotation is the correlation's if
+rho >= flywheel_threshold, else the previous frame's. A failed flywheel try drops the lock.
+It counts as a bad header if the sync word was there (rho >= flywheel_threshold), else as
+``lock_lost`` (the transmission ended or faded).
 
-A header is trusted only if its CRC-32C checks (after RS correction if needed) and its fields
-pass ``check_header``; otherwise it is dropped and counted, and the search goes on from the
-next bit. Payloads are RS-decoded only when their CRC fails.
+Old frames: a frame of version 2 (differentially encoded QPSK, 64-bit SYNC_WORD_V2) is
+recognised on the symbol-by-symbol differential decoding of the same stream (step =
+round(angle(z_k conj(z_{k-1})) / (pi/2)) -> the v2 Gray dibit) with at most 8 of 64 sync bits
+wrong (false rate 5e-10 per position, as v2's own sync); it is counted in
+``old_version_frames`` and ``old_version_reason`` says what to do, never decoded as noise.
 
 Invariants: the output (frames and stats) depends only on the concatenated input, never on
-how it was chunked (every decision waits until all the bits it needs are present);
-memory is bounded by about one frame of bits plus its correlation values.
+how it was chunked (every decision waits until all the LLRs it needs are present); memory is
+bounded by about one frame of LLRs plus its correlation values, and the decoder's time per
+tried position is bounded by max_iterations.
 """
 
 from __future__ import annotations
@@ -34,10 +40,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from framing.errors import FrameError
-from framing.frameformat import SYNC_BITS, Block, Frame, FrameConfig, check_header
+from framing.frameformat import (
+    FRAME_BITS_V2,
+    FRAME_VERSION,
+    LEGACY_VERSION,
+    SYNC_BITS_V2,
+    Block,
+    Frame,
+    FrameConfig,
+    check_header,
+)
 from framing.frames import FrameDecoder, PayloadStatus
+from framing.ldpc import LLR_CLIP
 
-_SYNC_PM = (2.0 * SYNC_BITS - 1.0).astype(np.float32)
+HARD_LLR = 8.0  # hard bits as LLRs: log odds 8 (P(error) 3e-4); min-sum does not care
+_V2_MAX_ERRORS = 8  # of 64 sync bits, as hotcast v2's own FrameSync allowed
+_STEP_TO_V2_BITS = np.array([[0, 0], [0, 1], [1, 1], [1, 0]], dtype=np.int8)  # v2 Gray steps
 
 
 @dataclass
@@ -47,32 +65,66 @@ class FrameStats:
     bits_in: int = 0
     sync_hits: int = 0  # positions tried as a frame start (sync hits and flywheel tries)
     headers_ok: int = 0
-    headers_bad: int = 0  # CRC failed even after RS: noise, false sync hit
+    headers_bad: int = 0  # header CRC failed after decoding: noise, false sync hit
     lock_lost: int = 0  # flywheel try with neither sync word nor header: the signal went
     headers_absurd: int = 0  # CRC good but fields out of range: dropped, never trusted
-    payloads_ok: int = 0
-    payloads_corrected: int = 0
+    payloads_ok: int = 0  # every hard decision already satisfied the code
+    payloads_corrected: int = 0  # the decoder had to iterate, and the CRC checks
     payloads_bad: int = 0
-    frames_inverted: int = 0
-    bytes_corrected: int = 0  # by RS in payloads that then checked
-    sync_bits_checked: int = 0  # sync-word bits of frames whose header checked
-    sync_bit_errors: int = 0  # of those, how many were wrong
+    frames_inverted: int = 0  # rotation 2 (polarity)
+    frames_rotated: int = 0  # any rotation 1..3
+    codewords_decoded: int = 0
+    decoder_iterations: int = 0  # summed over codewords
+    decoder_failures: int = 0  # codewords that hit max_iterations without converging
+    channel_bits_checked: int = 0  # sent bits of converged codewords of good headers
+    channel_bit_errors: int = 0  # of those, hard decisions the decoder corrected
+    old_version_frames: int = 0  # sync words of an older frame format seen
+    old_version: int | None = None  # that format's version
 
     @property
     def ber_estimate(self) -> float | None:
-        """Raw channel bit error rate seen on sync words of good frames (None before any)."""
-        return self.sync_bit_errors / self.sync_bits_checked if self.sync_bits_checked else None
+        """Raw channel bit error rate: hard decisions against decoded codewords (None before any)."""
+        if not self.channel_bits_checked:
+            return None
+        return self.channel_bit_errors / self.channel_bits_checked
+
+    @property
+    def old_version_reason(self) -> str | None:
+        """Why frames were refused as an older format (None if none was seen)."""
+        if self.old_version is None:
+            return None
+        return (f"frame format v{self.old_version} from an older hotcast; this receiver "
+                f"decodes v{FRAME_VERSION}: update the transmitter (or replay the capture with "
+                "the hotcast that made it)")
+
+
+def as_llr(chunk: np.ndarray) -> np.ndarray:
+    """Soft or hard bits -> float32 LLRs (hard 0/1 -> +-HARD_LLR; NaN -> 0; clipped)."""
+    x = np.asarray(chunk)
+    if x.ndim != 1:
+        raise ValueError(f"FrameSync wants a 1-D array of LLRs or bits, got shape {x.shape}")
+    if x.dtype.kind in "biu":
+        return np.where(x.astype(np.uint8) & 1, -HARD_LLR, HARD_LLR).astype(np.float32)
+    if x.dtype.kind != "f":
+        raise TypeError(f"FrameSync wants float LLRs or integer/bool bits, got {x.dtype}")
+    return np.clip(np.nan_to_num(x.astype(np.float32), nan=0.0, posinf=LLR_CLIP, neginf=-LLR_CLIP),
+                   -LLR_CLIP, LLR_CLIP)
 
 
 class FrameSync:
-    """Bits (uint8 0/1, any chunk size) -> list[Frame]."""
+    """LLRs (float, any chunk size) or hard bits -> list[Frame]."""
 
     def __init__(self, config: FrameConfig) -> None:
         self.config = config
         self._decoder = FrameDecoder(config)
-        self._sync_len = SYNC_BITS.size
-        self._strong = self._sync_len - 2 * config.sync_max_bit_errors
-        self._weak = self._sync_len - 2 * config.flywheel_max_bit_errors
+        sync = 1.0 - 2.0 * config.sync_bits.astype(np.float32)
+        self._len = sync.size
+        self._re_t = sync
+        im = np.empty_like(sync)
+        im[0::2], im[1::2] = -sync[1::2], sync[0::2]
+        self._im_t = im
+        self._step = 2 if config.phase_ambiguity == 4 else 1
+        self._legacy = config.phase_ambiguity == 4
         self.reset()
 
     def __repr__(self) -> str:
@@ -80,47 +132,69 @@ class FrameSync:
 
     def reset(self) -> None:
         self.stats = FrameStats()
-        self._buf = np.zeros(0, dtype=np.uint8)
-        self._corr = np.zeros(0, dtype=np.float32)  # correlation at buf positions computed so far
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._rho = np.zeros(0, dtype=np.float32)  # cosine at buf positions computed so far
+        self._rot = np.zeros(0, dtype=np.int8)
         self._buf_start = 0  # absolute stream index of _buf[0]
         self._expected: int | None = None  # absolute start of the next frame when locked
-        self._inverted = False  # polarity of the last good header
+        self._rotation = 0  # rotation of the last good header
+        self._v2 = _LegacyDetector()
 
-    def process(self, bits: np.ndarray) -> list[Frame]:
-        """Push a chunk of hard bits (shape (n,), uint8 0/1); return the frames it completed."""
-        chunk = np.asarray(bits)
-        if chunk.ndim != 1:
-            raise ValueError(f"FrameSync wants a 1-D bit array, got shape {chunk.shape}")
-        if chunk.dtype.kind not in "biu":
-            raise TypeError(f"FrameSync wants hard bits (bool or integer 0/1), got {chunk.dtype}")
-        chunk = chunk.astype(np.uint8, copy=False) & 1
+    def process(self, llr: np.ndarray) -> list[Frame]:
+        """Push a chunk of LLRs (shape (n,), float) or hard bits; return the frames it completed."""
+        chunk = as_llr(llr)
         self.stats.bits_in += chunk.size
+        if self._legacy:
+            self.stats.old_version_frames += self._v2.process(chunk)
+            if self._v2.hits and self.stats.old_version is None:
+                self.stats.old_version = LEGACY_VERSION
         buf = np.concatenate((self._buf, chunk)) if self._buf.size else chunk
-        n_corr = max(buf.size - self._sync_len + 1, 0)
-        if n_corr > self._corr.size:
-            start = self._corr.size
-            seg = (2.0 * buf[start:].astype(np.float32) - 1.0)
-            self._corr = np.concatenate((self._corr, np.correlate(seg, _SYNC_PM, mode="valid")))
+        n_corr = max(buf.size - self._len + 1, 0)
+        if n_corr > self._rho.size:
+            self._extend_correlation(buf, n_corr)
         frames: list[Frame] = []
         pos = self._scan(buf, n_corr, frames)
-        self._buf = buf[pos:].copy() if pos < buf.size else np.zeros(0, dtype=np.uint8)
-        self._corr = self._corr[pos:].copy() if pos < self._corr.size else np.zeros(0, dtype=np.float32)
+        self._buf = buf[pos:].copy() if pos < buf.size else np.zeros(0, dtype=np.float32)
+        self._rho = self._rho[pos:].copy()
+        self._rot = self._rot[pos:].copy()
         self._buf_start += pos
         return frames
 
+    def _extend_correlation(self, buf: np.ndarray, n_corr: int) -> None:
+        start = self._rho.size
+        seg = buf[start:n_corr + self._len - 1]
+        re = np.correlate(seg, self._re_t, mode="valid")
+        c = np.concatenate(([0.0], np.cumsum(seg.astype(np.float64) ** 2)))
+        energy = c[self._len:] - c[:-self._len]
+        norm = np.sqrt(np.maximum(self._len * energy, 1e-30))
+        amb = self.config.phase_ambiguity
+        if amb == 4:
+            im = np.correlate(seg, self._im_t, mode="valid")
+            rho = np.hypot(re, im) / norm
+            rot = (np.round(np.arctan2(im, re) / (np.pi / 2)).astype(np.int64) % 4).astype(np.int8)
+        elif amb == 2:
+            rho = np.abs(re) / norm
+            rot = np.where(re < 0, 2, 0).astype(np.int8)
+        else:
+            rho = re / norm
+            rot = np.zeros(re.size, dtype=np.int8)
+        self._rho = np.concatenate((self._rho, rho.astype(np.float32)))
+        self._rot = np.concatenate((self._rot, rot))
+
     def _scan(self, buf: np.ndarray, n_corr: int, frames: list[Frame]) -> int:
         """Try frame starts in order; return the first buffer position still undecided."""
-        corr = self._corr
         frame_bits = self.config.frame_bits
-        hits = np.flatnonzero(np.abs(corr[:n_corr]) >= self._strong)
+        hit = self._rho[:n_corr] >= self.config.sync_threshold
+        if self._step == 2:  # symbol boundaries only: even absolute positions
+            hit &= (np.arange(n_corr) + self._buf_start) % 2 == 0
+        hits = np.flatnonzero(hit)
         hi = 0
         pos = 0
         while True:
-            cand = None
             flywheel = self._expected is not None and self._expected - self._buf_start == pos
             if flywheel:
                 if pos >= n_corr:
-                    return pos  # cannot read the flywheel position's polarity yet
+                    return pos  # cannot read the flywheel position's correlation yet
                 cand = pos
             else:
                 while hi < hits.size and hits[hi] < pos:
@@ -134,48 +208,96 @@ class FrameSync:
 
     def _try_frame(self, buf: np.ndarray, cand: int, frames: list[Frame], flywheel: bool) -> int:
         """Decode the frame starting at buffer position ``cand``; return where to go on."""
-        stats = self.stats
+        cfg, stats = self.config, self.stats
         stats.sync_hits += 1
-        corr = self._corr[cand]
-        if flywheel and abs(corr) < self._weak:
-            inverted = self._inverted
-        else:
-            inverted = bool(corr < 0)
-        body = buf[cand + self._sync_len:cand + self.config.frame_bits]
-        if inverted:
-            body = body ^ np.uint8(1)
-        air = np.packbits(body)
-        header = self._decoder.decode_header(air)
-        if header is None:
-            if flywheel and abs(corr) < self._weak:
+        seen = self._rho[cand] >= cfg.flywheel_threshold
+        rotation = int(self._rot[cand]) if seen or not flywheel else self._rotation
+        body = _derotate(buf[cand + self._len:cand + cfg.frame_bits], rotation)
+        got = self._decoder.decode(body)
+        stats.codewords_decoded += got.codewords
+        stats.decoder_iterations += got.iterations
+        stats.decoder_failures += got.failures
+        if got.header is None:
+            if flywheel and not seen:
                 stats.lock_lost += 1
             else:
                 stats.headers_bad += 1
             self._expected = None
-            return cand + 1
+            return cand + self._step
         try:
-            check_header(header, self.config)
+            check_header(got.header, cfg)
         except FrameError:
             stats.headers_absurd += 1
             self._expected = None
-            return cand + 1
+            return cand + self._step
         stats.headers_ok += 1
-        stats.sync_bits_checked += self._sync_len
-        agreement = -corr if inverted else corr  # +-1 correlation = agreeing - disagreeing bits
-        stats.sync_bit_errors += int(self._sync_len - agreement) // 2
-        end = cand + self.config.frame_bits
+        stats.channel_bits_checked += got.bits_checked
+        stats.channel_bit_errors += got.bit_errors
+        end = cand + cfg.frame_bits
         self._expected = self._buf_start + end
-        self._inverted = inverted
-        status, payload, corrected = self._decoder.decode_payload(air)
-        stats.bytes_corrected += corrected
-        if status is PayloadStatus.BAD:
+        self._rotation = rotation
+        if got.status is PayloadStatus.BAD:
             stats.payloads_bad += 1
             return end
-        if status is PayloadStatus.OK:
+        if got.status is PayloadStatus.OK:
             stats.payloads_ok += 1
         else:
             stats.payloads_corrected += 1
-        stats.frames_inverted += inverted
-        frames.append(Frame(Block(header, payload), self._buf_start + cand, inverted,
-                            status is PayloadStatus.CORRECTED))
+        stats.frames_inverted += rotation == 2
+        stats.frames_rotated += rotation != 0
+        frames.append(Frame(Block(got.header, got.payload), self._buf_start + cand, rotation == 2,
+                            got.status is PayloadStatus.CORRECTED, rotation, got.iterations))
         return end
+
+
+def _derotate(llr: np.ndarray, rotation: int) -> np.ndarray:
+    """Undo ``rotation`` quarter turns of the symbols (llr[2i] + j llr[2i+1]): multiply by j^-r."""
+    if rotation == 0:
+        return llr
+    if rotation == 2:
+        return -llr
+    pairs = llr.reshape(-1, 2)
+    out = np.empty_like(pairs)
+    if rotation == 1:  # (a + jb)(-j) = b - ja
+        out[:, 0], out[:, 1] = pairs[:, 1], -pairs[:, 0]
+    else:  # (a + jb)(j) = -b + ja
+        out[:, 0], out[:, 1] = -pairs[:, 1], pairs[:, 0]
+    return out.reshape(-1)
+
+
+class _LegacyDetector:
+    """Counts v2 sync words on the differentially decoded symbol stream (chunk-invariant)."""
+
+    def __init__(self) -> None:
+        self._pm = (1.0 - 2.0 * SYNC_BITS_V2).astype(np.float32)
+        self._odd = np.zeros(0, dtype=np.float32)  # an I value waiting for its Q
+        self._last = 0j  # previous symbol
+        self._tail = np.zeros(0, dtype=np.float32)  # last 63 differential bits (+-1)
+        self._quiet = 0  # bits still to skip after a hit (one hit per v2 frame)
+        self.hits = 0
+
+    def process(self, llr: np.ndarray) -> int:
+        x = np.concatenate((self._odd, llr)) if self._odd.size else llr
+        pairs = x.size // 2
+        self._odd = x[2 * pairs:].copy()
+        if pairs == 0:
+            return 0
+        z = x[0:2 * pairs:2].astype(np.float64) + 1j * x[1:2 * pairs:2]
+        prev = np.concatenate(([self._last], z[:-1]))
+        self._last = z[-1]
+        step = np.round(np.angle(z * np.conj(prev)) / (np.pi / 2)).astype(np.int64) % 4
+        bits = (1.0 - 2.0 * _STEP_TO_V2_BITS[step].reshape(-1)).astype(np.float32)
+        seq = np.concatenate((self._tail, bits))
+        found = 0
+        if seq.size >= self._pm.size:
+            corr = np.correlate(seq, self._pm, mode="valid")
+            strong = np.abs(corr) >= self._pm.size - 2 * _V2_MAX_ERRORS
+            quiet = self._quiet
+            for i in np.flatnonzero(strong):
+                if i >= quiet:
+                    found += 1
+                    quiet = int(i) + FRAME_BITS_V2 // 2
+            self._quiet = max(0, quiet - corr.size)
+        self._tail = seq[-(self._pm.size - 1):].copy()
+        self.hits += found
+        return found

@@ -1,31 +1,63 @@
 """Framing presets keyed by profile name (the same names as ``modem``'s preset table).
 
-"fm": the FM-multiplex data subcarrier (~38 kbit/s raw). RS(255,191) x 4 body codewords,
-760-byte blocks, 8800-bit frames (0.23 s at 38 kbit/s): efficiency 6080 / 8800 = 0.691, so
-38 kbit/s raw carries 26.3 kbit/s of blocks, 23.9 kbit/s of bundle after the 10 % RaptorQ
-repair blocks of a carousel cycle: twice the 12 kbit/s target, leaving room for a stronger
-code if the measured FER curve asks for it.
+Every frame is version FRAME_VERSION (3): sync word, then 802.11n LDPC codewords carrying
+header, block and two CRC-32C (``frameformat.py``). Net rates below are raw x efficiency /
+1.1 (the carousel's 10 % RaptorQ repair blocks).
 
-Invariant: every preset is a valid ``FrameConfig`` (checked at import).
+"fm" (38 000 bit/s raw, 19 kBd coherent QPSK): rate 3/4, 4 codewords, 680-byte blocks.
+    frame 64 + 4 x 1944 - 40 = 7800 bits = 0.205 s; efficiency 5440 / 7800 = 0.697;
+    net 38 000 x 0.697 / 1.1 = 24.1 kbit/s (issue: >= 20).
+"fm-robust" (22 000 bit/s raw, 11 kBd coherent QPSK in the same 76 kHz slot): rate 1/2,
+    8 codewords, 928-byte blocks (8 x 972 = 7776 information bits = 972 B = 928 + 44: no
+    shortening); 128-bit sync word for detection at Es/N0 ~ 2 dB.
+    frame 128 + 8 x 1944 = 15 680 bits = 0.713 s; efficiency 7424 / 15 680 = 0.473;
+    net 22 000 x 0.473 / 1.1 = 9.47 kbit/s (issue: >= 9, DARC's useful rate).
+    CNR margin over fm: 10 log10(19 / 11) = 2.4 dB from the symbol rate plus 2.8 dB from the
+    code (FER 1e-3 at Es/N0 ~ 2.0 dB for rate 1/2 against ~ 4.8 dB for rate 3/4): 5.2 dB.
+"audio" (expected 16-30 kbit/s raw): rate 2/3, 3 codewords, 440-byte blocks: frame
+    64 + 5832 - 16 = 5880 bits, efficiency 0.599 (0.29 s at 20 kbit/s).
+"audio-robust" and "ir" (2-5 kbit/s raw): rate 1/2, 2 codewords, 192-byte blocks: frame
+    64 + 3888 - 56 = 3896 bits, efficiency 0.394 (1.3 s at 3 kbit/s): a one-card delta
+    bundle (~220 B, two blocks) is on air in 4 frames.
+The audio and ir modems may leave a polarity ambiguity but no quarter-turn one (phase_ambiguity 2).
+
+Invariant: every preset is a valid ``FrameConfig`` (checked at import); ``PROFILE_FORMAT`` is
+the version of this table's layout, raised with FRAME_VERSION.
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
 
-from framing.frameformat import FrameConfig
+from framing.frameformat import FRAME_VERSION, FrameConfig
+
+PROFILE_FORMAT = FRAME_VERSION
 
 PROFILES = MappingProxyType({
     "fm": FrameConfig(
-        rs_codeword_bytes=255,
-        rs_parity_bytes=64,
-        codewords_per_frame=4,
-        header_parity_bytes=32,
-        repair_ratio=0.10,
-        min_repair_blocks=2,
-        max_bundle_bytes=40 * 2**20,
-        sync_max_bit_errors=8,
-        flywheel_max_bit_errors=20,
+        ldpc_code="80211n-1944-3/4", codewords_per_frame=4, block_bytes=680,
+        sync_word_bits=64, phase_ambiguity=4, sync_threshold=0.6, flywheel_threshold=0.3,
+        max_iterations=30,
+    ),
+    "fm-robust": FrameConfig(
+        ldpc_code="80211n-1944-1/2", codewords_per_frame=8, block_bytes=928,
+        sync_word_bits=128, phase_ambiguity=4, sync_threshold=0.5, flywheel_threshold=0.25,
+        max_iterations=40,
+    ),
+    "audio": FrameConfig(
+        ldpc_code="80211n-1944-2/3", codewords_per_frame=3, block_bytes=440,
+        sync_word_bits=64, phase_ambiguity=2, sync_threshold=0.6, flywheel_threshold=0.3,
+        max_bundle_bytes=16 * 2**20,  # 56403 x 440 B = 24.8 MB at most
+    ),
+    "audio-robust": FrameConfig(
+        ldpc_code="80211n-1944-1/2", codewords_per_frame=2, block_bytes=192,
+        sync_word_bits=64, phase_ambiguity=2, sync_threshold=0.6, flywheel_threshold=0.3,
+        max_iterations=40, max_bundle_bytes=8 * 2**20,  # 56403 x 192 B = 10.8 MB at most
+    ),
+    "ir": FrameConfig(
+        ldpc_code="80211n-1944-1/2", codewords_per_frame=2, block_bytes=192,
+        sync_word_bits=64, phase_ambiguity=2, sync_threshold=0.6, flywheel_threshold=0.3,
+        max_iterations=40, max_bundle_bytes=8 * 2**20,  # 56403 x 192 B = 10.8 MB at most
     ),
 })
 

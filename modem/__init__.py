@@ -6,12 +6,14 @@ the transmit and receive chains every caller composes from it.
 
 from .errors import ModemError, SampleFormatError, SampleRateError
 from .fm import SubcarrierDemodulator, SubcarrierModulator
-from .fm_config import DemodStats, FmSubcarrierConfig
+from .fm_config import FM, FM_ROBUST, DemodStats, FmSubcarrierConfig
 from .profiles import PROFILES, Baseband, InputKind, ModemProfile, modem_profile
 from .rxchain import RxChain, RxQuality
 from .txchain import TxChain, TxOptions
 
 __all__ = [
+    "FM",
+    "FM_ROBUST",
     "PROFILES",
     "Baseband",
     "DemodStats",

@@ -1,7 +1,8 @@
 """Channel simulator for tests and benches: what a real link does to MPX or I/Q samples.
 
 Effects, applied in this order (the physical order: path, then receiver):
- 1. multipath taps (delay in samples, gain)          5. additive white Gaussian noise
+ 1. multipath: taps (delay in samples, gain) and     5. additive white Gaussian noise
+    echoes (delay in seconds, gain in dB; fractional delays by windowed sinc)
  2. level steps in dB (gain changes at given times)  6. dropouts (zeroed or noise-only spans)
  3. carrier frequency offset (I/Q only)              7. clipping (receiver ADC / line-in)
  4. sample-rate offset in ppm (the receiver's clock; noise, dropouts and clipping then count
@@ -15,6 +16,16 @@ Noise is given either as Eb/N0 per payload bit (real MPX or audio) or as CNR (I/
 - CNR: carrier power C over the noise in CNR_REFERENCE_BANDWIDTH_HZ (200 kHz, about one FM
   channel). Complex noise of variance s^2 at rate fs has density s^2/fs, so
   s^2 = C / 10^(CNR/10) * fs / B_ref (``noise_std_for_cnr``), split equally over I and Q.
+
+CNR at the dongle: with ``cnr_db`` on an I/Q channel the noise is complex and added to the FM
+I/Q, before any discriminator, so near the FM threshold (~10 dB in the ±160 kHz channel) the
+receiver's own discriminator makes the clicks a real one makes; nothing is added to the MPX.
+
+Echo models (ECHO_3US, ECHO_8US; the issue's two-ray tests): a reflection arriving 3 µs late at
+-10 dB, or 8 µs late at -15 dB, beside the direct path. At 1.2 MHz they are 3.6 and 9.6 samples:
+fractional, so each echo is a 33-tap Kaiser-windowed sinc (beta 8: flat to 0.4 fs within 0.01 dB
+for an FM signal oversampled >= 2.4x) centred on its delay; the direct path is delayed by the
+same 16 samples so the two stay aligned.
 
 Invariants: every random draw comes from one ``numpy.random.Generator`` seeded by the config, so
 a config and an input give the same output every run; the input array is never modified.
@@ -31,6 +42,26 @@ import numpy as np
 
 from modem._resample import ArbitraryResampler, ArbitraryResamplerConfig
 from modem.fmiq_config import CNR_REFERENCE_BANDWIDTH_HZ, DEVIATION_HZ
+
+ECHO_3US = ((3e-6, -10.0),)  # two-ray: echo 3 µs late, 10 dB down
+ECHO_8US = ((8e-6, -15.0),)  # two-ray: echo 8 µs late, 15 dB down
+_ECHO_HALF_TAPS = 16  # each echo: 2 x 16 + 1 taps of windowed sinc (see the docstring)
+
+
+def echo_taps(echoes: tuple[tuple[float, float], ...], sample_rate_hz: float) -> np.ndarray:
+    """FIR of the direct path (delayed _ECHO_HALF_TAPS samples) plus each (delay_s, gain_db)
+    echo as a windowed sinc centred _ECHO_HALF_TAPS + delay_s * rate samples in. float64."""
+    h = _ECHO_HALF_TAPS
+    length = 2 * h + 1 + int(np.ceil(max((d for d, _ in echoes), default=0.0) * sample_rate_hz))
+    taps = np.zeros(length)
+    taps[h] = 1.0
+    n = np.arange(length)
+    for delay_s, gain_db in echoes:
+        centre = h + delay_s * sample_rate_hz
+        x = n - centre
+        window = np.where(np.abs(x) <= h, np.i0(8.0 * np.sqrt(np.clip(1 - (x / h) ** 2, 0, 1))) / np.i0(8.0), 0)
+        taps += 10 ** (gain_db / 20) * np.sinc(x) * window
+    return taps
 
 
 def noise_std_for_ebn0(
@@ -85,6 +116,7 @@ class ChannelConfig:
     signal_power: Ps for Eb/N0 or C for CNR; None = measure mean |x|^2 of the input.
     gain_steps_db: ((start_s, gain_db), ...): from start_s on, the level is gain_db.
     multipath_taps: ((delay_samples, gain), ...) added to the direct path (gain 1 at delay 0).
+    echoes: ((delay_s, gain_db), ...) reflections at any delay (ECHO_3US, ECHO_8US).
     dropouts_s: ((start_s, duration_s), ...); dropout_noise_only keeps the noise in them.
     clip_level: |sample| limit (I and Q clipped separately), None = no clipping.
     resampler_taps_per_phase: cost/fidelity of the ppm resampler; None = 48 for a real MPX
@@ -99,6 +131,7 @@ class ChannelConfig:
     sample_rate_offset_ppm: float = 0.0
     gain_steps_db: tuple[tuple[float, float], ...] = ()
     multipath_taps: tuple[tuple[int, complex], ...] = ()
+    echoes: tuple[tuple[float, float], ...] = ()
     dropouts_s: tuple[tuple[float, float], ...] = ()
     dropout_noise_only: bool = False
     clip_level: float | None = None
@@ -117,6 +150,9 @@ class ChannelConfig:
         for delay, _ in self.multipath_taps:
             if int(delay) != delay or delay < 1:
                 raise ValueError(f"multipath_taps delays must be integers >= 1, got {delay}")
+        for delay_s, _ in self.echoes:
+            if not 0 < delay_s <= 1e-3:
+                raise ValueError(f"echoes delays must be in (0, 1 ms], got {delay_s}")
         for start, duration in self.dropouts_s:
             if start < 0 or duration < 0:
                 raise ValueError(f"dropouts_s entries must be >= 0, got {(start, duration)}")
@@ -164,6 +200,7 @@ class ChannelSimulator:
         self._drops = [(int(round(t * fs)), int(round((t + d) * fs))) for t, d in config.dropouts_s]
         self._taps = [(int(d), g if is_iq else float(np.real(g))) for d, g in config.multipath_taps]
         self._history = max((d for d, _ in self._taps), default=0)
+        self._echo = echo_taps(config.echoes, fs).astype(np.float32) if config.echoes else None
         self.reset()
 
     def reset(self) -> None:
@@ -171,6 +208,7 @@ class ChannelSimulator:
         self._pos = 0
         self._out_pos = 0
         self._past = np.zeros(self._history, dtype=self._dtype)
+        self._echo_tail = np.zeros(0 if self._echo is None else self._echo.size - 1, dtype=self._dtype)
         ppm = self.config.sample_rate_offset_ppm
         taps = self.config.resampler_taps_per_phase or (16 if self.is_iq else 48)
         self._resampler = _ppm_resampler(ppm, taps, self.is_iq) if ppm else None
@@ -188,6 +226,14 @@ class ChannelSimulator:
                 y += (gain * ext[self._history - delay:self._history - delay + n]).astype(
                     self._dtype)
             self._past = ext[ext.size - self._history:]
+        if self._echo is not None:
+            ext = np.concatenate([self._echo_tail, y])
+            self._echo_tail = ext[n:]
+            if self.is_iq:
+                y = (np.convolve(ext.real, self._echo, "valid")
+                     + 1j * np.convolve(ext.imag, self._echo, "valid")).astype(self._dtype)
+            else:
+                y = np.convolve(ext, self._echo, "valid").astype(self._dtype)
         if self._steps:
             idx = np.arange(p0, p0 + n)
             level = np.ones(n, dtype=np.float32)

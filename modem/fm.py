@@ -1,32 +1,45 @@
-"""Profile `fm`: a data subcarrier at 76 kHz in the FM multiplex (MPX), bits <-> MPX samples.
+"""Profiles `fm` and `fm-robust`: a data subcarrier at 76 kHz in the FM multiplex (MPX), bits <->
+MPX samples, soft decisions (LLRs) out.
 
-Waveform: differentially encoded QPSK, root-raised-cosine pulses (rolloff 0.35, Kaiser-tapered,
-+-12 symbols), 19 000 baud on a 76 000 Hz subcarrier.
-- Rate: 38 000 bit/s raw = 19 000 baud x 2 bit/symbol, against DARC's 16 000 bit/s L-MSK. After a
-  ~0.75-rate frame layer that leaves ~28 kbit/s, three times DARC's ~9 kbit/s useful rate.
+Waveform: coherent Gray-mapped QPSK, root-raised-cosine pulses (rolloff 0.35, Kaiser-tapered,
++-12 symbols), on a 76 000 Hz subcarrier: bit pair (b0, b1) -> ((1 - 2 b0) + j (1 - 2 b1)) / sqrt 2.
+- Rates: `fm` 19 000 baud = 38 000 bit/s raw; `fm-robust` 11 000 baud = 22 000 bit/s raw
+  (presets in ``fm_config.py``). DARC: 16 000 bit/s L-MSK.
 - Band: 19 000 x (1 + 0.35) = 25 650 Hz wide, 63 175 .. 88 825 Hz, inside the 62-90 kHz slot
-  above RDS (57 kHz +- 2.4 kHz) and L-R (23-53 kHz), as DARC's. L-MSK is constant-envelope but
-  its sidelobes fall slowly; RRC gives the band edge we need for the 40 dB mask.
-- Noise: coherent QPSK needs the same Eb/N0 as BPSK (BER 1e-3 at 6.8 dB); differential
-  encoding roughly doubles the BER (a decision error spoils two differences), ~0.5 dB, and
-  buys freedom from the 4-fold phase ambiguity: the bit stream out has no ambiguity at all.
-  L-MSK received with differential detection, as DARC receivers commonly do, loses a few dB
-  more; coherent reception of it needs the same carrier recovery we do here.
+  above RDS (57 kHz +- 2.4 kHz) and L-R (23-53 kHz), as DARC's; fm-robust 14 850 Hz,
+  68.6 .. 83.4 kHz. RRC gives the band edge we need for the 40 dB mask.
+- Coherent, not differential: the soft decoder works at Es/N0 ~ 2-5 dB, where differential
+  detection (or differential decoding of coherent decisions, which doubles the errors that
+  reach a hard decoder and spreads each soft error over two symbols) costs 1-2.5 dB. The
+  carrier's 4-fold phase ambiguity is left in the LLR stream and resolved by the frame layer
+  on the sync word (``framing.framesync``: complex correlation, rotation by quarter turns).
+  A cycle slip of the carrier loop inside a frame costs that frame; the carousel's erasure
+  code repairs lost frames.
 - Clock: no pilot is used. The subcarrier may reach an exciter's SCA input beside someone
   else's pilot, so timing (Oerder-Meyr) and carrier (Viterbi-Viterbi) are recovered from the
   subcarrier itself, feed-forward over sliding windows (see modem/fm_sync.py).
 - Level: injection is the amplitude of a sine of the same power (10 % = 7.5 kHz, DARC's figure);
   the RRC signal peaks about 1.5x above it (0.15 at 10 %). MPX convention: float32, 1.0 = 75 kHz deviation.
 
-Receiver chain per internal block: mix down + low-pass + decimate to 4-5 samples per symbol
-(MixDecimator), RRC matched filter, timing recovery, carrier recovery, quadrant decisions,
-differential decoding. Any MPX rate from just above 2 x 88.8 kHz upward is accepted; the
-decimated rate need not be a multiple of the symbol rate (timing interpolates).
+Soft decisions: per internal block the de-rotated symbols d give per-rail moments
+M2 = E[y^2], M4 = E[y^4] over I and Q; for y = +-A + n (n Gaussian, variance s^2),
+M2 = A^2 + s^2 and M4 = A^4 + 6 A^2 s^2 + 3 s^4, so A^2 = sqrt((3 M2^2 - M4) / 2) and
+s^2 = M2 - A^2 (the M2M4 estimator, Pauluzzi & Beaulieu, IEEE Trans. Commun. 48(10), 2000).
+A block that is not one level plus noise (the signal ends or fades inside it: M4 > 3 M2^2
+and the formula has no root) takes A = E|y| instead, so its LLRs keep their signs.
+Each rail's LLR is 2 A y / s^2 (log P(0) / P(1), positive = 0), with y first clipped to
++-3 A: an FM click near threshold throws a few symbols far out, and a clipped LLR lets the
+decoder overrule them.
 
-The configuration and the stats are ``fm_config.py``.
+Receiver chain per internal block: mix down + low-pass + decimate to 4-5 samples per symbol
+(MixDecimator), RRC matched filter, timing recovery, carrier recovery, LLRs. Any MPX rate from
+just above 2 x the band's top upward is accepted; the decimated rate need not be a multiple of
+the symbol rate (timing interpolates).
+
+The configuration, its presets and the stats are ``fm_config.py``.
 
 Invariants: the demodulator cuts its input into fixed internal blocks and carries all state, so
-its output bits depend only on the concatenated input, never on the chunking; memory is
+its output depends only on the concatenated input, never on the chunking; memory is
 constant. The modulator's sample n is computed from integer n alone, so it is chunk-invariant
 too. No I/O, no clock.
 """
@@ -45,10 +58,12 @@ from .shaper import PulseShaper
 
 __all__ = ["DemodStats", "FmSubcarrierConfig", "SubcarrierDemodulator", "SubcarrierModulator"]
 
-# Differential dibit code: the phase step Delta (in quarter turns) of each symbol carries two
-# bits, Gray coded so that a one-quadrant error costs one bit: 00->0, 01->1, 11->2, 10->3.
-DIBIT_TO_STEP = np.array([0, 1, 3, 2], dtype=np.int64)  # index b0*2 + b1
-STEP_TO_BITS = np.array([[0, 0], [0, 1], [1, 1], [1, 0]], dtype=np.uint8)
+# Gray QPSK: bit b0 on I, b1 on Q, 0 -> +1; unit energy. Index b0 * 2 + b1.
+DIBIT_TO_SYMBOL = np.array([1 + 1j, 1 - 1j, -1 + 1j, -1 - 1j]) / np.sqrt(2)
+# y is clipped to this many times the rail amplitude A before its LLR (clicks, see above).
+_LLR_CLIP_AMPLITUDES = 3.0
+# Es/N0 is taken as at most 40 dB when the noise estimate vanishes (a clean signal).
+_MAX_SNR = 1e4
 
 
 # The receive filter needs less span than the transmit mask: +-8 symbols keeps its truncation
@@ -92,7 +107,6 @@ class SubcarrierModulator:
     def reset(self) -> None:
         self._shaper.reset()
         self._pending = np.zeros(0, dtype=np.uint8)  # an odd bit waiting for its pair
-        self._q = 0  # phase of the last symbol, in quarter turns
 
     def process(self, bits: np.ndarray) -> np.ndarray:
         """bits: uint8 (n,) of 0/1 -> float32 (m,) MPX samples."""
@@ -104,12 +118,9 @@ class SubcarrierModulator:
         b = np.concatenate((self._pending, b.astype(np.uint8)))
         pairs = len(b) // 2
         self._pending = b[2 * pairs :]
-        steps = DIBIT_TO_STEP[b[0 : 2 * pairs : 2] * 2 + b[1 : 2 * pairs : 2]]
-        q = (self._q + np.cumsum(steps)) % 4
-        if pairs:
-            self._q = int(q[-1])
+        symbols = DIBIT_TO_SYMBOL[b[0 : 2 * pairs : 2] * 2 + b[1 : 2 * pairs : 2]]
         n0 = self._shaper.next_sample
-        return self._upconvert(n0, self._shaper.process(np.exp(1j * (np.pi / 4 + q * (np.pi / 2)))))
+        return self._upconvert(n0, self._shaper.process(symbols))
 
     def flush(self) -> np.ndarray:
         """-> float32 tail samples (the last pulses decaying to zero); then resets."""
@@ -129,7 +140,11 @@ class SubcarrierModulator:
 
 
 class SubcarrierDemodulator:
-    """MPX samples (float32/float64, any block size) -> hard bits (uint8 0/1)."""
+    """MPX samples (float32/float64, any block size) -> LLRs (float32, 2 per symbol).
+
+    The LLR stream starts on a symbol (bits 2i, 2i+1 are the I and Q of symbol i) and may be
+    rotated by quarter turns as a whole (the frame layer resolves it on the sync word).
+    """
 
     def __init__(self, config: FmSubcarrierConfig = FmSubcarrierConfig()):
         if not isinstance(config, FmSubcarrierConfig):
@@ -170,7 +185,6 @@ class SubcarrierDemodulator:
         self._carrier.reset()
         self._buf = np.zeros(self._block_in)
         self._fill = 0
-        self._q_prev = 0
 
     @property
     def stats(self) -> DemodStats:
@@ -181,7 +195,7 @@ class SubcarrierDemodulator:
         return self.config.bits_per_second
 
     def process(self, mpx: np.ndarray) -> np.ndarray:
-        """mpx: real float32/float64 (n,) -> uint8 (m,) hard bits, m even, any n."""
+        """mpx: real float32/float64 (n,) -> float32 (m,) LLRs, m even, any n."""
         x = np.asarray(mpx)
         if x.ndim != 1 or not np.issubdtype(x.dtype, np.floating):
             raise TypeError(f"mpx must be a 1-D float32/float64 array, got {x.dtype} shape {x.shape}")
@@ -195,12 +209,12 @@ class SubcarrierDemodulator:
             if self._fill == self._block_in:
                 out.append(self._process_block(self._buf))
                 self._fill = 0
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.uint8)
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
 
     def flush(self) -> np.ndarray:
-        """Push the samples still inside the chain out with zeros, then restart; -> uint8 bits.
+        """Push the samples still inside the chain out with zeros, then restart; -> float32 LLRs.
 
-        The last few dozen bits are decisions on silence: the frame layer discards them. The
+        The last few dozen LLRs are decisions on silence: the frame layer discards them. The
         stats keep their counts (tail included) and the quality seen before the padding.
         """
         quality = self._stats
@@ -218,27 +232,31 @@ class SubcarrierDemodulator:
         r = self._timing.process(y)
         d = self._carrier.process(r)
         if len(d) == 0:
-            return np.zeros(0, dtype=np.uint8)
-        q = np.floor(np.angle(d) / (np.pi / 2)).astype(np.int64) % 4
-        step = (q - np.concatenate(([self._q_prev], q[:-1]))) % 4
-        self._q_prev = int(q[-1])
-        bits = STEP_TO_BITS[step].reshape(-1)
-        self._update_stats(d, len(bits))
-        return bits
+            return np.zeros(0, dtype=np.float32)
+        rails = np.empty(2 * len(d))
+        rails[0::2], rails[1::2] = d.real, d.imag
+        m2 = float(np.mean(rails * rails))
+        m4 = float(np.mean(rails**4))
+        a2 = float(np.sqrt(max(3 * m2 * m2 - m4, 0.0) / 2))
+        if a2 < 0.1 * m2:  # not one level plus noise (signal then silence, a fade): use E|y|
+            a2 = float(np.mean(np.abs(rails))) ** 2
+        s2 = max(m2 - a2, a2 / _MAX_SNR, 1e-30)
+        amp = np.sqrt(a2)
+        clip = _LLR_CLIP_AMPLITUDES * amp
+        llr = (np.clip(rails, -clip, clip) * (2 * amp / s2)).astype(np.float32)
+        self._update_stats(a2, s2, len(d), len(llr))
+        return llr
 
-    def _update_stats(self, d: np.ndarray, nbits: int) -> None:
+    def _update_stats(self, a2: float, s2: float, symbols: int, nbits: int) -> None:
         c = self.config
-        a = np.concatenate((np.abs(d.real), np.abs(d.imag)))
-        m = float(np.mean(a))
-        var = float(np.var(a))
-        snr_db = 10 * np.log10(m * m / var) if var > 0 and m > 0 else float("nan")
+        snr_db = 10 * np.log10(a2 / s2) if a2 > 0 else float("nan")
         prev = self._stats
         self._stats = DemodStats(
             snr_db=float(snr_db),
             # Symbols come out at half the injection (mixing halves a real carrier) per rail / sqrt 2.
-            level=float(2 * np.sqrt(2) * m),
+            level=float(2 * np.sqrt(2) * np.sqrt(a2)),
             carrier_offset_hz=float(self._carrier.drift * c.symbol_rate_baud / (2 * np.pi)),
             clock_offset_ppm=float(self._timing.drift / (2 * np.pi) * self._sps * 1e6),
-            symbols=prev.symbols + len(d),
+            symbols=prev.symbols + symbols,
             bits=prev.bits + nbits,
         )

@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .fm import SubcarrierDemodulator, SubcarrierModulator
-from .fm_config import FmSubcarrierConfig
+from .fm_config import FM, FM_ROBUST, FmSubcarrierConfig
 from .fmiq_config import MAX_IQ_RATE_HZ, MIN_IQ_RATE_HZ
 
 __all__ = ["Baseband", "InputKind", "ModemProfile", "PROFILES", "modem_profile"]
@@ -173,37 +173,46 @@ def _mpx_rate_floor(config: FmSubcarrierConfig) -> int:
     return math.floor(2 * (config.carrier_hz + config.bandwidth_hz / 2)) + 1
 
 
-_FM = FmSubcarrierConfig()
 # Sound cards top out at 192 kHz; SDR tools resample MPX up to a few MHz; the modem takes 20 MHz.
 _MPX_MAX_RATE_HZ = 2_400_000
 _MPX_FORMATS = ("cu8", "cs8", "cf32", "wav", "s16le", "f32le")
 
-PROFILES: Mapping[str, ModemProfile] = MappingProxyType({
-    "fm": ModemProfile(
-        name="fm",
-        summary="data subcarrier at 76 kHz in the FM multiplex, above RDS",
-        version=1,
+def _fm_profile(name: str, summary: str, config: FmSubcarrierConfig) -> ModemProfile:
+    """An FM-multiplex subcarrier profile: the same chains, rates and level for every config."""
+    return ModemProfile(
+        name=name,
+        summary=summary,
+        version=2,  # 2: coherent QPSK with soft decisions (LDPC frames); 1 was DE-QPSK with RS
         baseband=Baseband.MPX,
         takes_iq=True,
-        config=_FM,
-        band_hz=(_FM.carrier_hz - _FM.bandwidth_hz / 2, _FM.carrier_hz + _FM.bandwidth_hz / 2),
+        config=config,
+        band_hz=(config.carrier_hz - config.bandwidth_hz / 2,
+                 config.carrier_hz + config.bandwidth_hz / 2),
         # 228 kHz = 12 x 19 kHz pilot: the rate `rtl_fm -s 228k` pipes and darc2json use.
         internal_rate_hz=228_000,
         # The subcarrier demodulator mixes 76 kHz down and decimates to 4-5 samples a symbol
-        # from any MPX rate; resampling a 192 kHz line-in to 228 kHz first would need a ~120-tap
-        # filter (the band reaches 88.8 kHz of the 96 kHz Nyquist) and ran at 9x real time,
-        # against 63x for the demodulator alone (measured, one core).
+        # from any MPX rate; resampling a 192 kHz line-in to 228 kHz first would need a
+        # ~120-tap filter (the band reaches 88.8 kHz of the 96 kHz Nyquist) and ran at 9x real
+        # time, against 63x for the demodulator alone (measured, one core).
         demodulates_any_rate=True,
-        baseband_rates_hz=(_mpx_rate_floor(_FM), _MPX_MAX_RATE_HZ),
+        baseband_rates_hz=(_mpx_rate_floor(config), _MPX_MAX_RATE_HZ),
         default_baseband_rate_hz=228_000,
         default_level=0.10,  # 10 % injection = 7.5 kHz, DARC's figure
         level_range=(0.0, 0.5),  # 0.5 x peak factor 1.6 = 0.8 of the deviation at most
-        # The demodulator spends ~2 000 bits acquiring timing and carrier: 4 000 bits = 0.105 s.
+        # The demodulator spends ~2 000 bits acquiring timing and carrier: 4 000 bits (an even
+        # number: frames start on a symbol) = 0.105 s at 38 kbit/s.
         lead_in_bits=4_000,
         make_modulator=_fm_modulator,
         make_demodulator=_fm_demodulator,
         input_formats=_MPX_FORMATS,
-    ),
+    )
+
+
+PROFILES: Mapping[str, ModemProfile] = MappingProxyType({
+    "fm": _fm_profile("fm", "data subcarrier at 76 kHz in the FM multiplex, above RDS: "
+                      "19 kBd QPSK, 38 kbit/s raw", FM),
+    "fm-robust": _fm_profile("fm-robust", "the same 76 kHz slot at 11 kBd with a rate-1/2 "
+                             "code: ~5 dB more sensitive, 9.5 kbit/s net", FM_ROBUST),
 })
 
 

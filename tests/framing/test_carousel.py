@@ -24,19 +24,19 @@ def random_bundle(nbytes, seed):
 def test_segment_headers_and_systematic_blocks():
     bundle = random_bundle(10_000, 1)
     blocks = segment(bundle, 3, 99, CFG)
-    k = -(-10_000 // 760)
-    assert k == 14 and len(blocks) == k + 2  # ceil(14 * 0.1) = 2 repair blocks
+    k = -(-10_000 // 680)
+    assert k == 15 and len(blocks) == k + 2  # ceil(15 * 0.1) = 2 repair blocks
     for i, b in enumerate(blocks):
         h = b.header
         assert (h.stream, h.seq, h.block_index, h.k, h.n) == (3, 99, i, k, k + 2)
-        assert h.bundle_bytes == 10_000 and h.block_bytes == 760 and len(b.payload) == 760
+        assert h.bundle_bytes == 10_000 and h.block_bytes == 680 and len(b.payload) == 680
         assert h.digest == bundle_digest(bundle)
     assert b"".join(b.payload for b in blocks[:k])[:10_000] == bundle
 
 
 def test_segment_repair_ratio_on_100k():
     blocks = segment(random_bundle(100_000, 2), 0, 1, CFG)
-    assert blocks[0].header.k == 132 and len(blocks) == 132 + 14
+    assert blocks[0].header.k == 148 and len(blocks) == 148 + 15
 
 
 @pytest.mark.parametrize("bad", [dict(bundle=b""), dict(stream=256), dict(seq=-1), dict(seq=2**64)])
@@ -95,7 +95,7 @@ def test_two_bundles_with_the_same_seq_do_not_mix():
 def test_forged_block_is_caught_by_the_digest():
     bundle = random_bundle(5_000, 7)
     blocks = segment(bundle, 0, 1, CFG)
-    forged = Block(blocks[0].header, bytes(760))
+    forged = Block(blocks[0].header, bytes(680))
     r = Reassembler()
     assert r.process([forged] + blocks[1:]) == []
     assert r.stats.bundles_bad_digest == 1
@@ -233,7 +233,7 @@ def test_a_3_mb_bundle_from_k_plus_2_of_its_blocks():
     bundle = random_bundle(3_000_000, 20)
     blocks = segment(bundle, 0, 3, CFG)
     k = blocks[0].header.k
-    assert k == 3948 and len(blocks) == k + 395
+    assert k == 4412 and len(blocks) == k + 442
     rng = np.random.default_rng(20)
     chosen = rng.choice(len(blocks), size=k + 2, replace=False)
     assert Reassembler().process([blocks[i] for i in chosen]) == [bundle]

@@ -134,3 +134,25 @@ def test_config_misuse_names_the_field(kwargs, match):
 def test_iq_only_effects_are_refused_on_mpx():
     with pytest.raises(ValueError, match="I/Q"):
         apply_to_mpx(np.zeros(10, np.float32), FS, ChannelConfig(freq_offset_hz=1.0))
+
+
+def test_echo_models_put_the_reflection_at_its_delay_and_level():
+    from modem.channel import ECHO_3US, ECHO_8US, echo_taps
+    fs = 1_200_000
+    for echoes, delay, gain_db in ((ECHO_3US, 3.6, -10.0), (ECHO_8US, 9.6, -15.0)):
+        taps = echo_taps(echoes, fs)
+        # a band-limited impulse: the echo's energy sits around 16 + delay, 10^(gain/20) high
+        t = np.arange(taps.size)
+        echo = taps.copy()
+        echo[16] -= 1.0
+        assert abs(np.sum(t * echo) / np.sum(echo) - (16 + delay)) < 0.05
+        assert np.sum(echo) == pytest.approx(10 ** (gain_db / 20), rel=0.01)
+    tone = np.exp(2j * np.pi * 50_000 * np.arange(20_000) / fs).astype(np.complex64)
+    out = apply_to_iq(tone, fs, ChannelConfig(echoes=ECHO_3US, signal_power=1.0))
+    expect = abs(1 + 10 ** (-0.5) * np.exp(-2j * np.pi * 50_000 * 3e-6))
+    assert np.abs(out[100:]).mean() == pytest.approx(expect, rel=1e-3)
+    sim = ChannelSimulator(ChannelConfig(echoes=ECHO_8US), fs, is_iq=True)
+    chunked = np.concatenate([sim.process(tone[:777]), sim.process(tone[777:])])
+    assert np.allclose(chunked, apply_to_iq(tone, fs, ChannelConfig(echoes=ECHO_8US)), atol=1e-6)
+    with pytest.raises(ValueError):
+        ChannelConfig(echoes=((0.0, -3.0),))

@@ -52,8 +52,9 @@ def test_config_is_frozen_and_rates_are_derived():
     assert SubcarrierModulator(cfg).bits_per_second == SubcarrierDemodulator(cfg).bits_per_second
 
 
-def test_profile_table_holds_fm():
-    assert isinstance(PROFILES["fm"], FmSubcarrierConfig)
+def test_profile_table_holds_the_fm_presets():
+    for name in ("fm", "fm-robust"):
+        assert isinstance(PROFILES[name].config, FmSubcarrierConfig)
     assert PROFILES["fm"].bits_per_second >= 12_000 / 0.75 * 1.5  # rate target with margin
 
 
@@ -88,4 +89,4 @@ def test_reset_restarts_both_stages():
 def test_empty_input_gives_empty_output():
     assert SubcarrierModulator().process(np.zeros(0, dtype=np.uint8)).dtype == np.float32
     out = SubcarrierDemodulator().process(np.zeros(0, dtype=np.float32))
-    assert out.dtype == np.uint8 and len(out) == 0
+    assert out.dtype == np.float32 and len(out) == 0

@@ -1,0 +1,232 @@
+"""Quasi-cyclic LDPC codes (IEEE 802.11n/ac, 1944-bit codewords): encoder and a soft decoder
+vectorised over many codewords at once.
+
+Decoder: normalised min-sum with flooding schedule (Chen & Fossorier, IEEE Trans. Commun.
+50(3), 2002: check messages scaled by ``alpha`` = 0.75 recover most of the ~0.5 dB that plain
+min-sum loses to belief propagation). Messages live in one float32 array per batch of
+codewords, laid out check-major (base row, edge of the row, Z lifted copies): one iteration is
+a handful of numpy operations over B x E values (E = edges per codeword, 6885 .. 7857 for the
+1944-bit codes), no Python loop over edges, checks or bits.
+
+Why this decoder (measured on this machine, one core, bench/test_ldpc.py): the ``ldpc``
+package's C++ ``BpDecoder`` (min-sum, scale 0.75, 30 iterations) decodes the rate-3/4 code at
+Eb/N0 3.0 dB at 3.2 Mbit/s of coded bits, this numpy decoder at 1.3 Mbit/s (batch of 4, one
+frame) to 1.3 (batch of 200): 2.5x slower near threshold, with the same frames right. We keep
+numpy because (1) a frame whose hard decisions already satisfy every parity check (every frame
+of a link above threshold) never enters the iteration loop: its cost is one syndrome, and frame
+sync plus decoding then runs at ~180x real time for `fm`, far from the bottleneck (the FM and
+subcarrier demodulators, ~45x each); (2) at threshold 1.3 Mbit/s is still 34x the `fm` raw
+rate; (3) ``ldpc`` brings stim, sinter, pymatching and networkx (a quantum error-correction
+stack) into every terminal. A layered schedule (half the iterations, but one numpy pass per
+layer: 4 to 12 per iteration) was not built.
+
+Measured FER 1e-3 points (BPSK/QPSK, white noise, 30 iterations, bench/test_ldpc.py): rate
+3/4 ~2.9 dB Eb/N0 per information bit (capacity with binary input: 1.6 dB; gap ~1.3 dB),
+rate 1/2 ~2.0 dB (capacity 0.2 dB; gap ~1.8 dB), rate 2/3 ~2.4 dB (capacity 1.1 dB).
+
+Early termination: after every iteration each codeword whose hard decisions satisfy all its
+checks leaves the batch. Iterations are bounded (``max_iterations``), so a frame of pure noise
+costs at most that many iterations: bounded time whatever the input.
+
+LLR convention (all of hotcast): llr = log P(bit = 0) / P(bit = 1); positive means 0, the
+hard decision is ``llr < 0``. Known bits (shortened, never sent) enter with |llr| = KNOWN_LLR.
+
+Encoding (systematic, the 802.11n parity structure, IEEE 802.11-2012 20.3.11.7.5): with
+lambda_r = sum over information columns c of P^{s_rc} u_c (P^s the identity shifted by s),
+adding all rows cancels the dual diagonal and leaves (sum_r P^{h_r}) p_0 = sum_r lambda_r,
+where the h_r of the first parity column (1, 0, 1) sum to the identity: p_0 is that sum;
+then row r gives p_{r+1} = lambda_r + P^{h_r} p_0 + p_r, a running sum.
+
+Invariants: ``encode`` output satisfies every parity check (tested); ``decode`` never returns
+a codeword flagged converged whose syndrome is not zero; all work is vectorised over the batch.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from framing.ldpc_tables import BASE_1944, Z_1944
+
+# |llr| given to bits known to the decoder (shortened bits, padding). Large against any channel
+# LLR, small enough that sums of a few dozen stay finite in float32 (3.4e38).
+KNOWN_LLR = 1e20
+# Channel LLRs are clipped to this: log odds of 100 is certainty; inf or NaN never enter.
+LLR_CLIP = 100.0
+_ALPHA = 0.75  # normalised min-sum scale (Chen & Fossorier 2002, 0.75..0.8 for these codes)
+
+
+@dataclass(frozen=True)
+class LdpcCode:
+    """One quasi-cyclic LDPC code: ``name`` is "80211n-1944-<rate>" (rate 1/2, 2/3, 3/4, 5/6)."""
+
+    name: str
+    base: np.ndarray = field(repr=False, compare=False)
+    z: int = field(repr=False, compare=False)
+
+    @property
+    def n(self) -> int:
+        """Codeword length in bits."""
+        return self.base.shape[1] * self.z
+
+    @property
+    def k(self) -> int:
+        """Information bits per codeword."""
+        return (self.base.shape[1] - self.base.shape[0]) * self.z
+
+    @property
+    def rate(self) -> float:
+        return self.k / self.n
+
+    @property
+    def edges(self) -> int:
+        return int(np.count_nonzero(self.base >= 0)) * self.z
+
+
+CODE_NAMES = tuple(f"80211n-1944-{r}" for r in BASE_1944)
+
+
+@functools.cache
+def ldpc_code(name: str) -> LdpcCode:
+    """The code called ``name`` (one shared value per name); ValueError naming the known codes otherwise."""
+    for rate, table in BASE_1944.items():
+        if name == f"80211n-1944-{rate}":
+            return LdpcCode(name, np.array(table, dtype=np.int64), Z_1944)
+    raise ValueError(f"unknown LDPC code {name!r} (known: {', '.join(CODE_NAMES)})")
+
+
+def _shift(blocks: np.ndarray, s: int) -> np.ndarray:
+    """P^s applied to (..., Z) blocks: out[i] = x[(i + s) mod Z]."""
+    return np.roll(blocks, -s, axis=-1)
+
+
+class LdpcEncoder:
+    """Information bits (B, k) uint8 -> codewords (B, n) uint8, systematic (info bits first)."""
+
+    def __init__(self, code: LdpcCode) -> None:
+        self.code = code
+        base = code.base
+        m, nb = base.shape
+        kb = nb - m
+        h = base[:, kb]
+        if np.count_nonzero(h >= 0) != 3 or np.any(base[:, kb + 1:] > 0):
+            raise ValueError(f"{code.name}: parity part is not the 802.11n dual-diagonal form")
+        self._kb, self._m = kb, m
+        self._entries = [(r, c, int(base[r, c])) for r in range(m) for c in range(kb) if base[r, c] >= 0]
+
+    def __repr__(self) -> str:
+        return f"LdpcEncoder({self.code.name!r})"
+
+    def encode(self, info: np.ndarray) -> np.ndarray:
+        code, z, kb, m = self.code, self.code.z, self._kb, self._m
+        u = np.asarray(info, dtype=np.uint8).reshape(-1, kb, z)
+        lam = np.zeros((u.shape[0], m, z), dtype=np.uint8)
+        for r, c, s in self._entries:
+            lam[:, r] ^= _shift(u[:, c], s)
+        p = np.zeros((u.shape[0], m, z), dtype=np.uint8)
+        p[:, 0] = np.bitwise_xor.reduce(lam, axis=1)
+        h = code.base[:, kb]
+        acc = np.zeros_like(p[:, 0])
+        for r in range(m - 1):
+            term = lam[:, r] ^ acc
+            if h[r] >= 0:
+                term ^= _shift(p[:, 0], int(h[r]))
+            p[:, r + 1] = term
+            acc = term
+        return np.concatenate((u.reshape(-1, kb * z), p.reshape(-1, m * z)), axis=1)
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """bits: (B, n) uint8 hard decisions; converged: (B,) bool (zero syndrome);
+    iterations: (B,) int, 0 for a codeword whose channel hard decisions already checked."""
+
+    bits: np.ndarray
+    converged: np.ndarray
+    iterations: np.ndarray
+
+
+class LdpcDecoder:
+    """Channel LLRs (B, n) float -> ``DecodeResult``; normalised min-sum, flooding, early stop."""
+
+    def __init__(self, code: LdpcCode, max_iterations: int = 30) -> None:
+        if not 1 <= max_iterations <= 200:
+            raise ValueError(f"max_iterations must be in 1..200, got {max_iterations}")
+        self.code = code
+        self.max_iterations = max_iterations
+        base, z, n = code.base, code.z, code.n
+        m = base.shape[0]
+        degree = np.count_nonzero(base >= 0, axis=1)
+        dc = int(degree.max())
+        # var_idx[r, j, i]: variable on edge j of check (r, i); pad edges point at the dummy
+        # variable n whose LLR is +KNOWN_LLR (never the minimum, never flips a sign).
+        var_idx = np.full((m, dc, z), n, dtype=np.int64)
+        lanes = np.arange(z)
+        for r in range(m):
+            for j, c in enumerate(np.flatnonzero(base[r] >= 0)):
+                var_idx[r, j] = c * z + (lanes + base[r, c]) % z
+        self._shape = (m, dc, z)
+        self._var_idx = var_idx.reshape(-1)
+        # var-major gather table: for each variable, the flat edge indices of its checks,
+        # padded with the index of an extra zero slot at the end of the message array.
+        flat = self._var_idx
+        real = np.flatnonzero(flat < n)
+        order = real[np.argsort(flat[real], kind="stable")]
+        counts = np.bincount(flat[real], minlength=n)
+        dv = int(counts.max())
+        table = np.full((n, dv), flat.size, dtype=np.int64)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        slot = np.arange(order.size) - np.repeat(starts, counts)
+        table[np.repeat(np.arange(n), counts), slot] = order
+        self._var_edges = table
+
+    def __repr__(self) -> str:
+        return f"LdpcDecoder({self.code.name!r}, max_iterations={self.max_iterations})"
+
+    def syndrome_ok(self, hard: np.ndarray) -> np.ndarray:
+        """(B, n) hard bits -> (B,) bool: every parity check satisfied."""
+        ext = np.concatenate((hard.astype(np.uint8), np.zeros((hard.shape[0], 1), np.uint8)), axis=1)
+        checks = np.bitwise_xor.reduce(ext[:, self._var_idx].reshape((-1,) + self._shape), axis=2)
+        return ~checks.reshape(hard.shape[0], -1).any(axis=1)
+
+    def decode(self, llr: np.ndarray) -> DecodeResult:
+        n = self.code.n
+        llr = np.asarray(llr, dtype=np.float32).reshape(-1, n)
+        b = llr.shape[0]
+        bits = (llr < 0).astype(np.uint8)
+        converged = self.syndrome_ok(bits)
+        iterations = np.zeros(b, dtype=np.int64)
+        todo = np.flatnonzero(~converged)
+        if todo.size == 0:
+            return DecodeResult(bits, converged, iterations)
+        ch = np.empty((todo.size, n + 1), dtype=np.float32)
+        ch[:, :n] = llr[todo]
+        ch[:, n] = KNOWN_LLR
+        total = ch.copy()
+        edges = self._var_idx.size
+        c2v = np.zeros((todo.size, edges + 1), dtype=np.float32)  # last slot: zero pad
+        m, dc, z = self._shape
+        for it in range(1, self.max_iterations + 1):
+            v2c = (total[:, self._var_idx] - c2v[:, :edges]).reshape(-1, m, dc, z)
+            neg = v2c < 0
+            mag = np.abs(v2c)
+            two = np.partition(mag, 1, axis=2)
+            min1, min2 = two[:, :, 0:1], two[:, :, 1:2]
+            parity = np.bitwise_xor.reduce(neg, axis=2, keepdims=True)
+            out = np.where(mag == min1, min2, min1) * np.float32(_ALPHA)
+            out = np.where(neg ^ parity, -out, out)
+            c2v[:, :edges] = out.reshape(out.shape[0], -1)
+            total[:, :n] = ch[:, :n] + c2v[:, self._var_edges].sum(axis=2)
+            hard = (total[:, :n] < 0).astype(np.uint8)
+            done = self.syndrome_ok(hard)
+            iterations[todo] = it
+            if done.any() or it == self.max_iterations:
+                bits[todo] = hard
+                converged[todo[done]] = True
+                keep = ~done
+                todo, ch, total, c2v = todo[keep], ch[keep], total[keep], c2v[keep]
+                if todo.size == 0:
+                    break
+        return DecodeResult(bits, converged, iterations)
