@@ -50,6 +50,9 @@ _SIGMA_RANGE = (0.05, 0.35)
 # Per-burst stretch values are clipped to this range (us) before averaging: a spurious pulse
 # merged into a burst, or a burst cut by another, must not pull the mean.
 _STRETCH_CLIP = (-100.0, 200.0)
+# Estimates nest three windows (stretch -> position -> phase -> noise), so a burst's values
+# depend on bursts up to 3 windows away: that much history and look-ahead is kept.
+_REACH = 3
 
 
 def _whitening(config: IrConfig) -> np.ndarray:
@@ -243,13 +246,15 @@ class IrDemodulator:
         while the one after closes a whole block is taken as an ordinary burst widened by a
         spurious pulse."""
         c = self.config
-        k, w = c.symbols_per_block, c.phase_window_marks
+        k, w = c.symbols_per_block, _REACH * c.phase_window_marks
         ends = [int(i) for i in sync if i > self._done]
         spans = []
         start = self._done
         i = 0
         while i < len(ends):
             e = ends[i]
+            if e - start < k - 1 and i + 1 == len(ends) and not closed:
+                return spans  # a short block: wait for the next sync to tell if this one is false
             if e - start < k - 1 and i + 1 < len(ends) and k - 1 <= ends[i + 1] - start <= k + 1:
                 i += 1  # a false sync inside the block
                 continue
@@ -265,7 +270,7 @@ class IrDemodulator:
     def _decode(self, closed: bool) -> list[np.ndarray]:
         """Decode every block of the run whose bursts and window are all known."""
         c = self.config
-        w = c.phase_window_marks
+        w = _REACH * c.phase_window_marks
         n = len(self._lead)
         sync = np.flatnonzero(self._width > c.sync_threshold_us)
         sync = sync[sync >= self._done]
@@ -292,7 +297,7 @@ class IrDemodulator:
 
     def _trim(self) -> None:
         """Keep the bursts from the window's reach before the next block on."""
-        keep = max(0, min(self._done, len(self._lead)) - self.config.phase_window_marks)
+        keep = max(0, min(self._done, len(self._lead)) - _REACH * self.config.phase_window_marks)
         if keep:
             self._lead = self._lead[keep:]
             self._width = self._width[keep:]
@@ -387,11 +392,20 @@ class IrDemodulator:
         return llr
 
 
+# Window sums are taken in fixed point (2^-24 steps): integer sums are exact, so a burst's
+# estimate is bit-identical whichever batch it is computed in (float running sums are not:
+# their rounding depends on where the sum starts).
+_FIXED = float(2**24)
+
+
 def _window_mean(x: np.ndarray, half: int) -> np.ndarray:
-    """Mean of x over [i - half, i + half] clipped to the array, for every i."""
+    """Mean of x over [i - half, i + half] clipped to the array, for every i (|x| < 1e6)."""
+    if np.iscomplexobj(x):
+        return _window_mean(x.real, half) + 1j * _window_mean(x.imag, half)
     n = len(x)
-    csum = np.concatenate(([0], np.cumsum(x)))
+    q = np.round(np.asarray(x, dtype=np.float64) * _FIXED).astype(np.int64)
+    csum = np.concatenate(([0], np.cumsum(q)))
     i = np.arange(n)
     lo = np.maximum(i - half, 0)
     hi = np.minimum(i + half + 1, n)
-    return (csum[hi] - csum[lo]) / (hi - lo)
+    return (csum[hi] - csum[lo]) / _FIXED / (hi - lo)
