@@ -40,13 +40,11 @@ import numpy as np
 from scipy import fft as sfft
 from scipy import signal
 
-from .audio_config import AUDIO, AudioConfig, AudioStats
+from .audio_config import AUDIO, AUDIO_ROBUST, AudioConfig, AudioStats
 from .audio_qam import llrs, map_bits, moment_snr
 from .audio_sync import TrainingSearch, delay_estimate, training_symbols
 
 __all__ = ["AUDIO", "AUDIO_ROBUST", "AudioConfig", "AudioDemodulator", "AudioModulator", "AudioStats"]
-
-from .audio_config import AUDIO_ROBUST  # noqa: E402  (re-exported beside AUDIO)
 
 # Input magnitude limit: 4x full scale. Nothing real goes beyond it; it keeps squares finite.
 _INPUT_LIMIT = 4.0
