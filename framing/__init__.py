@@ -13,7 +13,14 @@ from .cardid import (
 )
 from .carousel import CarouselScheduler, segment
 from .crc import crc32c, crc32c_rows
-from .errors import CardIdError, FrameError, FramingError, ListCodecError, ReassemblyError
+from .errors import (
+    CardIdError,
+    FrameError,
+    FramingError,
+    ListCapacityError,
+    ListCodecError,
+    ReassemblyError,
+)
 from .frameformat import Block, Frame, FrameConfig, FrameHeader, bundle_digest, check_header
 from .frames import FrameGen
 from .framesync import FrameSync, FrameStats
@@ -40,6 +47,7 @@ __all__ = [
     "LdpcCode",
     "LdpcDecoder",
     "LdpcEncoder",
+    "ListCapacityError",
     "ListCodecError",
     "ListDelta",
     "Reason",

@@ -8,10 +8,13 @@ last committed state). Invariants:
   ``ORDER BY card`` is unsigned ID order and the rowid b-tree keeps the list sorted for free.
 * ``audit`` is append-only: triggers RAISE on UPDATE and DELETE. So is ``bundles``: history is
   never rewritten. Every change to ``hot`` writes its audit rows in the same transaction.
-* Sequence numbers only grow, across every bundle kind: ``next_seq`` is one more than the
-  largest ever recorded, read inside the writer's transaction.
-* A list bundle (full or delta) keeps ``list_body``: the encoded full list as it stood at that
-  seq, so a delta can later be built from any earlier list bundle.
+* A list bundle is named by (epoch, seq): within an epoch list sequence numbers count up from 1
+  with no gap, and every list names the digest of the one before it (``prev``: the hash chain).
+  A master-key roll is named by the key id it announces.
+* A list bundle (full or delta) keeps ``list_body``, the encoded full list as it stood at that
+  seq, and ``touched``, the card ids it changed since the list before it, so a delta that takes
+  any list from its base up to the current one can be built later.
+* ``trust`` keeps every root set and key set imported, as the root signed it: append-only.
 * All writes go through ``transaction()`` (``BEGIN IMMEDIATE``): one writer at a time, all or
   nothing.
 """
@@ -228,46 +231,86 @@ class Registry:
 
     # -- bundles -------------------------------------------------------------------------
 
-    def next_seq(self) -> int:
-        return self._conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM bundles").fetchone()[0]
-
     def record_bundle(self, row: dict) -> None:
-        """Insert one history row; keys are the ``bundles`` columns."""
+        """Insert one history row; keys are the ``bundles`` columns (call in a transaction)."""
         cols = ", ".join(row)
         marks = ", ".join("?" * len(row))
         self._conn.execute(f"INSERT INTO bundles ({cols}) VALUES ({marks})", tuple(row.values()))
 
     def iter_history(self) -> Iterator[dict]:
-        cur = self._conn.execute(f"SELECT {HISTORY_COLUMNS} FROM bundles ORDER BY seq")
-        names = [c.strip() for c in HISTORY_COLUMNS.split(",")]
+        cur = self._conn.execute(f"SELECT {HISTORY_COLUMNS} FROM bundles ORDER BY id")
         for row in cur:
-            yield dict(zip(names, row))
+            yield dict(zip(_HISTORY_NAMES, row))
 
-    def bundle(self, seq: int) -> dict | None:
-        """History row of ``seq`` plus ``sealed`` and ``list_body``, or None."""
+    def bundle(self, kind: str, epoch: int, seq: int) -> dict | None:
+        """History row of one bundle plus ``sealed``, ``list_body`` and ``touched``, or None."""
         cur = self._conn.execute(
-            f"SELECT {HISTORY_COLUMNS}, sealed, list_body FROM bundles WHERE seq=?", (seq,)
-        )
+            f"SELECT {HISTORY_COLUMNS}, sealed, list_body, touched FROM bundles "
+            "WHERE kind=? AND epoch=? AND seq=?", (kind, epoch, seq))
         row = cur.fetchone()
-        if row is None:
-            return None
-        names = [c.strip() for c in HISTORY_COLUMNS.split(",")] + ["sealed", "list_body"]
-        return dict(zip(names, row))
+        return None if row is None else dict(zip(_FULL_NAMES, row))
 
-    def latest_seq(self, kinds: tuple[str, ...]) -> int | None:
-        marks = ", ".join("?" * len(kinds))
-        row = self._conn.execute(
-            f"SELECT max(seq) FROM bundles WHERE kind IN ({marks})", kinds
-        ).fetchone()
-        return row[0]
-
-    def seqs(self, kinds: tuple[str, ...], after: int = 0) -> list[int]:
-        marks = ", ".join("?" * len(kinds))
+    def list_bundle(self, epoch: int, seq: int) -> dict | None:
+        """The list bundle (full or delta) at (epoch, seq), with its blobs, or None."""
         cur = self._conn.execute(
-            f"SELECT seq FROM bundles WHERE kind IN ({marks}) AND seq > ? ORDER BY seq",
-            (*kinds, after),
-        )
-        return [r[0] for r in cur]
+            f"SELECT {HISTORY_COLUMNS}, sealed, list_body, touched FROM bundles "
+            "WHERE kind IN ('full', 'delta') AND epoch=? AND seq=?", (epoch, seq))
+        row = cur.fetchone()
+        return None if row is None else dict(zip(_FULL_NAMES, row))
+
+    def latest_list(self, epoch: int | None = None, kind: str | None = None) -> dict | None:
+        """The newest list bundle (of ``epoch`` and ``kind`` when given), history row only."""
+        where, params = ["kind IN ('full', 'delta')"], []
+        if epoch is not None:
+            where.append("epoch = ?")
+            params.append(epoch)
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(kind)
+        cur = self._conn.execute(
+            f"SELECT {HISTORY_COLUMNS} FROM bundles WHERE {' AND '.join(where)} "
+            "ORDER BY epoch DESC, seq DESC LIMIT 1", params)
+        row = cur.fetchone()
+        return None if row is None else dict(zip(_HISTORY_NAMES, row))
+
+    def touched_after(self, epoch: int, base: int, upto: int) -> list[bytes]:
+        """The ``touched`` blobs of the list bundles in (base, upto] of ``epoch``."""
+        cur = self._conn.execute(
+            "SELECT touched FROM bundles WHERE kind IN ('full', 'delta') AND epoch=? AND seq>? "
+            "AND seq<=? ORDER BY seq", (epoch, base, upto))
+        return [r[0] for r in cur if r[0] is not None]
+
+    def rolls(self, lowest_key_id: int) -> list[dict]:
+        """Master-key roll rows announcing key ids from ``lowest_key_id`` up, oldest first."""
+        cur = self._conn.execute(
+            f"SELECT {HISTORY_COLUMNS}, sealed, list_body, touched FROM bundles "
+            "WHERE kind='master_roll' AND announces_key>=? ORDER BY announces_key",
+            (lowest_key_id,))
+        return [dict(zip(_FULL_NAMES, r)) for r in cur]
+
+    def last_change_id(self) -> int:
+        """A number that grows with every bundle or trust record (one indexed read): a live
+        broadcast polls it to learn that something was built or imported."""
+        row = self._conn.execute(
+            "SELECT (SELECT coalesce(max(id), 0) FROM bundles), "
+            "(SELECT coalesce(max(id), 0) FROM trust)").fetchone()
+        return int(row[0]) * 2**32 + int(row[1])
+
+    # -- trust (root sets and key sets) ----------------------------------------------------
+
+    def record_trust(self, kind: str, version: int, data: bytes, now: int, by: str) -> None:
+        self._conn.execute("INSERT INTO trust (kind, version, data, imported_at, imported_by) "
+                           "VALUES (?, ?, ?, ?, ?)", (kind, version, data, now, by))
+
+    def trust(self, kind: str) -> list[tuple[int, bytes]]:
+        """(version, signed bytes) of every root set or key set imported, oldest first."""
+        cur = self._conn.execute("SELECT version, data FROM trust WHERE kind=? ORDER BY version",
+                                 (kind,))
+        return [(int(v), bytes(d)) for v, d in cur]
+
+
+_HISTORY_NAMES = [c.strip() for c in HISTORY_COLUMNS.split(",")]
+_FULL_NAMES = _HISTORY_NAMES + ["sealed", "list_body", "touched"]
 
 
 def _connect(path: Path, must_exist: bool = False) -> sqlite3.Connection:
