@@ -3,6 +3,7 @@
 Pure functions and values over bytes and numpy arrays; no I/O. Imports nothing of ours.
 """
 
+from .announce import MAX_ANNOUNCED, AnnouncedBundle, decode_announcement, encode_announcement
 from .cardid import (
     from_sql_key,
     from_sql_keys,
@@ -14,6 +15,7 @@ from .cardid import (
 from .carousel import CarouselScheduler, segment
 from .crc import crc32c, crc32c_rows
 from .errors import (
+    AnnouncementError,
     CardIdError,
     FrameError,
     FramingError,
@@ -31,6 +33,11 @@ from .profiles import PROFILES, frame_config
 from .reassembly import Reassembler, ReassemblyConfig, ReassemblyStats
 
 __all__ = [
+    "MAX_ANNOUNCED",
+    "AnnouncedBundle",
+    "AnnouncementError",
+    "decode_announcement",
+    "encode_announcement",
     "PROFILES",
     "Block",
     "CardIdError",

@@ -27,3 +27,7 @@ class ReassemblyError(FramingError):
 
 class CardIdError(FramingError, ValueError):
     """Text that is not a card ID (1 to 19 ASCII decimal digits); the message names the value."""
+
+
+class AnnouncementError(FramingError):
+    """A carousel announcement body is malformed."""
