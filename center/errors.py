@@ -48,6 +48,10 @@ class HomeError(CenterInputError):
     """The center home is missing, not initialised, or already initialised."""
 
 
+class TrustImportError(CenterInputError):
+    """A root set or key set that does not verify against what the center trusts."""
+
+
 class NotListedError(CenterInputError):
     """A card to reinstate is not on the hot list."""
 

@@ -18,11 +18,14 @@ import sys
 
 from crypto import (
     MAX_BUNDLE_BYTES,
-    BundleError,
     BundleKind,
+    CryptoError,
     KeyFileError,
+    MetadataType,
     TerminalKeys,
     read_unverified_header,
+    read_unverified_keyset,
+    read_unverified_root_set,
 )
 from framing import CardIdError, parse_card_id
 from receiver.errors import BundleRefusedError, RollbackError, StoreError, UsageError
@@ -59,24 +62,32 @@ def _cmd_init(args: argparse.Namespace, ctx) -> int:
     data = read_input(args.keys, "key file")
     home = ctx.home(args, ROLE, creating=True)
     try:
-        keys = TerminalKeys.from_bytes(data)
+        keys = TerminalKeys.from_file(data)
         store = TerminalStore.create(home, keys)
     except (KeyFileError, StoreError) as exc:
         raise UsageError(str(exc)) from None
     with store:
-        ctx.emit({"home": str(home), "store": str(store.path), **keys.key_ids()})
+        ctx.emit({"home": str(home), "store": str(store.path), "root_set": keys.root_set.version,
+                  "key_set": keys.keyset.version,
+                  "master_key_ids": [m.key_id for m in keys.master_keys]})
     return 0
 
 
 def _apply_order(item: tuple[str, bytes]) -> tuple[int, int, int]:
-    """Sort key of a bundle file: key material first, then lists by sequence number; files
-    that do not parse last (they are refused in turn, with their own message)."""
+    """Sort key of a file: trust first in the order it chains (root sets, key sets, master
+    rolls), then lists by (epoch, seq), heartbeats last; what does not parse goes last and is
+    refused in turn, with its own message."""
+    data = item[1]
     try:
-        header = read_unverified_header(item[1])
-    except BundleError:
-        return (2, 0, 0)
-    key_material = header.kind in (BundleKind.MASTER_ROLL, BundleKind.SIGNER_ROLL)
-    return (0 if key_material else 1, header.seq, 0)
+        if data[:3] == b"HCM":
+            if data[4:5] == bytes([int(MetadataType.ROOT_SET)]):
+                return (0, read_unverified_root_set(data).version, 0)
+            return (1, read_unverified_keyset(data).version, 0)
+        header = read_unverified_header(data)
+    except CryptoError:
+        return (6, 0, 0)
+    rank = {BundleKind.MASTER_ROLL: 2, BundleKind.FULL: 3, BundleKind.DELTA: 3}.get(header.kind, 5)
+    return (rank, header.epoch, header.seq)
 
 
 def _cmd_apply(args: argparse.Namespace, ctx) -> int:
@@ -91,7 +102,7 @@ def _cmd_apply(args: argparse.Namespace, ctx) -> int:
                 ctx.emit({"file": name, "event": "bundle_unchanged", "seq": exc.bundle_seq,
                           "why": f"the store is already past it ({exc})"})
                 continue
-            except (BundleError, BundleRefusedError) as exc:
+            except (CryptoError, BundleRefusedError) as exc:
                 why = f"{type(exc).__name__}: {exc}"
                 ctx.emit({"file": name, "event": "bundle_rejected", "why": why})
                 refused.append(f"{name}: {why}")

@@ -60,10 +60,11 @@ def cmd_render(args: argparse.Namespace, ctx) -> int:
     if args.out == "-":
         ctx.samples_to_stdout()
     now = ctx.now()
-    with CenterHome.open(ctx.home(args, ROLE)) as home:
+    with CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys")) as home:
         bundles = home.carousel(now)
         for warning in expiry_warnings(bundles, now):
             ctx.warn(warning)
+        bundles = bundles + home.air_extras(bundles, now)
         if not bundles:
             raise UsageError("nothing on air: the carousel is empty; build a bundle first "
                              "(hotcast center build --out FILE)")
@@ -178,7 +179,7 @@ def cmd_broadcast(args: argparse.Namespace, ctx) -> int:
     total = None if args.duration is None else round(args.duration * live.output_rate_hz)
     if args.out == "-":
         ctx.samples_to_stdout()
-    with CenterHome.open(ctx.home(args, ROLE)) as home:
+    with CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys")) as home:
         if args.sound_card:
             sink = SoundCardSink(args.profile, live.output_rate_hz, _device(args.device))
         else:

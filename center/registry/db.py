@@ -21,6 +21,7 @@ last committed state). Invariants:
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,22 +33,13 @@ from urllib.parse import quote
 import numpy as np
 
 from center.errors import CenterStateError, NotListedError
-from framing import from_sql_key, from_sql_keys, to_sql_key, to_sql_keys
+from framing import HotList, from_sql_key, from_sql_keys, to_sql_key, to_sql_keys
 from center.registry.schema import HISTORY_COLUMNS, SCHEMA, SCHEMA_VERSION
 
 
 def to_stored(ids: np.ndarray) -> list[int]:
     """uint64 card IDs (n,) -> Python ints for SQLite (``framing.to_sql_keys``)."""
     return to_sql_keys(ids).tolist()
-
-
-@dataclass(frozen=True, eq=False)
-class ListArrays:
-    """The hot list as sorted arrays: ``ids`` uint64, ``reasons`` uint8, ``expiry`` uint16."""
-
-    ids: np.ndarray
-    reasons: np.ndarray
-    expiry: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -71,7 +63,9 @@ class Registry:
 
     @classmethod
     def create(cls, path: Path, meta: dict[str, str]) -> Registry:
-        """Create a new database at ``path`` (must not exist) with ``meta`` key/values."""
+        """Create a new database at ``path`` (must not exist) with ``meta`` key/values; the
+        file is made 0600 before SQLite opens it (its -wal and -shm files take its mode)."""
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         conn = _connect(path)
         with conn:
             conn.executescript(SCHEMA)
@@ -119,15 +113,12 @@ class Registry:
 
     # -- hot cards -----------------------------------------------------------------------
 
-    def list_arrays(self) -> ListArrays:
-        """The whole hot list, sorted by ID."""
+    def hot_list(self) -> HotList:
+        """The whole hot list, sorted by ID (the table's key order)."""
         rows = self._conn.execute("SELECT card, reason, expiry FROM hot ORDER BY card").fetchall()
         table = np.array(rows, dtype=np.int64).reshape(-1, 3)
-        return ListArrays(
-            ids=from_sql_keys(table[:, 0]),
-            reasons=table[:, 1].astype(np.uint8),
-            expiry=table[:, 2].astype(np.uint16),
-        )
+        return HotList.decoded(from_sql_keys(table[:, 0]).copy(), table[:, 1].astype(np.uint8),
+                               table[:, 2].astype(np.uint16))
 
     def iter_entries(self) -> Iterator[tuple[int, int, int, str, int]]:
         """(card ID, reason, listed_at, listed_by, expiry) in ID order."""
@@ -155,7 +146,7 @@ class Registry:
         first listing time and operator), equal ones are left alone; each change is audited
         under ``action`` (new) or ``action + '-change'``. Call inside ``transaction()``.
         """
-        current = self.list_arrays()
+        current = self.hot_list()
         n = len(current.ids)
         if n:
             pos = np.minimum(np.searchsorted(current.ids, ids), n - 1)

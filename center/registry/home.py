@@ -1,47 +1,89 @@
-"""A center home: the registry, the center keys and the bundles built from them.
+"""A center home: the registry, the center's online keys, the trust it was given, the head of
+what it published.
 
-Layout of the folder (created 0700):
-    registry.sqlite     hot cards, audit log, bundle history with sealed bytes (center.registry.db)
-    center.keys         CenterKeys.to_bytes(), mode 0600, never printed
+Layout of the folder (0700, every file 0600; the runner refuses a home others can read):
+    hotcast-role        "center"
+    registry.sqlite     hot cards, audit log, bundle history, root sets and key sets (center.registry.db)
+    center.keys         CenterKeys, encrypted under the operator's passphrase (scrypt, AES-GCM)
     center.keys.pending new keys of a rotation in flight (see ``_recover_pending``)
+    published.head      epoch, seq and digest of the newest list this center published
+    keyset-request.hcq  the newest key set request, for the offline root to sign (public)
     lock                writer lock (flock)
+
+Trust: the center never holds a root key. ``init`` takes the root's public, self-signed root
+set; a key set the root signs (from this center's request) is imported with ``import_trust``
+and becomes current at its ``valid_from``; only then can lists be built. Root rotations are
+imported the same way, each verified against the root set before it (k of n, TUF's rule).
 
 Invariants:
 * Every method that changes the home holds the writer lock and one SQLite transaction, reads
   the keys inside them, validates all input before writing, and changes nothing on error.
 * Time is passed in (``now``, unix seconds UTC); this module never reads the clock.
-* A key rotation writes the new keys to ``center.keys.pending``, commits the roll bundle, then
+* The published head is kept outside the registry: a build refuses to go on from a registry
+  whose newest list is older than the head (a database restored from a backup would reuse
+  sequence numbers with other content: a forked history that terminals would refuse).
+* A master roll writes the new keys to ``center.keys.pending``, commits the roll bundle, then
   renames the pending file over ``center.keys``. A crash in between is repaired on the next
-  write: the pending keys are kept if the history holds the roll that announces them, else
-  dropped (the roll never happened).
+  write: the pending keys are kept if the history holds the roll that announces them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from center.errors import CenterStateError, HomeError, ListedCardError, TrustImportError
 from center.registry import building
 from center.registry.csvimport import decode_csv_bytes, parse_csv
-from center.errors import CenterStateError, HomeError, ListedCardError
-from center.registry.inputs import parse_card_ids, parse_reason
 from center.registry.db import Registry, UpsertCounts
+from center.registry.inputs import parse_card_ids, parse_reason
 from center.registry.secretfile import home_lock, write_secret_file
-from crypto import BundleKind, CenterKeys, KeyFileError, issue_token, provision
-from framing import Reason, Universe
+from crypto import (
+    BundleKind,
+    CenterKeys,
+    KeyFileError,
+    KeySet,
+    KeySetMismatchError,
+    KeySetNotYetValidError,
+    MasterIdRange,
+    MetadataError,
+    MetadataType,
+    RootSet,
+    TokenKeyEntry,
+    adopt_keyset,
+    issue_token,
+    keyset_request,
+    provision,
+    read_unverified_keyset,
+    read_unverified_root_set,
+    verify_keyset,
+    verify_root_chain,
+    verify_root_set,
+)
+from crypto import add_signing_key as crypto_add_signing_key
+from framing import HotList, Reason, Universe
 
+ROLE = "center"
+ROLE_FILE = "hotcast-role"
 REGISTRY_FILE = "registry.sqlite"
 KEYS_FILE = "center.keys"
 PENDING_KEYS_FILE = "center.keys.pending"
+HEAD_FILE = "published.head"
+REQUEST_FILE = "keyset-request.hcq"
 LOCK_FILE = "lock"
 HOME_MODE = 0o700
-ROTATE_ACTIONS = {BundleKind.MASTER_ROLL: "rotate-master", BundleKind.SIGNER_ROLL: "rotate-signing"}
 # Card IDs have at most 19 decimal digits, so the default universe is 0 .. 10**19 - 1: about
 # 0.88 bit per entry cheaper than the whole 64-bit space (log2(2**64 / 10**19) = 0.884).
 DEFAULT_UNIVERSE = Universe(((0, 10**19 - 1),))
+# A key set request asks for this much validity unless told otherwise: a year.
+DEFAULT_KEYSET_DAYS = 366
+# The master id range a first request asks for: 4096 rolls (a weekly roll for 78 years).
+DEFAULT_MASTER_IDS = 4096
+
+Passphrase = Callable[[], str]
 
 
 @dataclass(frozen=True)
@@ -61,12 +103,19 @@ class ImportResult:
     counts: UpsertCounts
 
 
+def _no_passphrase() -> str:
+    raise HomeError("this command needs the center keys: give the passphrase "
+                    "($HOTCAST_PASSPHRASE, or a terminal to ask on)")
+
+
 class CenterHome:
     """An initialised center home. Open with ``CenterHome.open(path)`` or ``CenterHome.init``."""
 
-    def __init__(self, path: Path, registry: Registry) -> None:
+    def __init__(self, path: Path, registry: Registry, passphrase: Passphrase | None) -> None:
         self.path = path
         self._reg = registry
+        self._passphrase = passphrase or _no_passphrase
+        self._keys_cache: tuple[bytes, CenterKeys] | None = None
         self.universe = Universe.parse(registry.meta("universe"))
 
     def __repr__(self) -> str:
@@ -84,42 +133,62 @@ class CenterHome:
     # -- life cycle ----------------------------------------------------------------------
 
     @classmethod
-    def init(cls, path: str | os.PathLike, universe: Universe | None = None, *,
-             now: int, by: str) -> CenterHome:
-        """Create a new home at ``path`` (absent or an empty folder) with fresh center keys."""
+    def init(cls, path: str | os.PathLike, universe: Universe | None = None, *, root_pub: bytes,
+             now: int, by: str, passphrase: Passphrase | str,
+             master_ids: int = DEFAULT_MASTER_IDS) -> CenterHome:
+        """Create a new home at ``path`` (absent or an empty folder) with fresh center keys that
+        trust the root set ``root_pub`` (the root's self-signed public root set), and write the
+        first key set request for that root to sign (``REQUEST_FILE``)."""
         path = Path(path)
         universe = DEFAULT_UNIVERSE if universe is None else universe
+        secret = _as_passphrase(passphrase)
+        try:
+            root = verify_root_set(root_pub)
+        except MetadataError as exc:
+            raise TrustImportError(f"the root's public root set does not verify: {exc}") from None
+        if root.version != 1:
+            raise TrustImportError(f"a center starts from root set version 1, got v{root.version}; "
+                                   "import later root sets with `center import-trust`")
         _check_fresh(path)
         path.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
+        os.chmod(path, HOME_MODE)
         created: list[Path] = []
         done = False
         try:
             with home_lock(path / LOCK_FILE):
                 _check_fresh(path)  # again, now that no other init can run
                 keys = CenterKeys.generate()
-                created.append(path / KEYS_FILE)
-                write_secret_file(path / KEYS_FILE, keys.to_bytes())
+                for name, data in ((ROLE_FILE, f"{ROLE}\n".encode()),
+                                   (KEYS_FILE, keys.to_file(secret()))):
+                    created.append(path / name)
+                    write_secret_file(path / name, data)
                 created.append(path / REGISTRY_FILE)
                 reg = Registry.create(path / REGISTRY_FILE, {
                     "universe": str(universe), "created_at": str(now),
                 })
+                request = _first_request(keys, now, master_ids)
                 with reg.transaction():
-                    reg.audit(now, by, "init", f"universe {universe}; master key "
-                              f"{keys.current_master_id}, signing key {keys.signing_key_id}")
+                    reg.record_trust("root_set", 1, bytes(root_pub), now, by)
+                    reg.audit(now, by, "init", f"universe {universe}; root set v1 "
+                              f"({root.threshold} of {len(root.keys)}); signing key "
+                              f"{keys.signing_key_id}, master key {keys.current_master_id}")
+                created.append(path / REQUEST_FILE)
+                write_secret_file(path / REQUEST_FILE, request)
             done = True
         finally:
             if not done:  # leave no half-made home behind
                 for made in created:
                     for suffix in ("", "-wal", "-shm"):
                         made.with_name(made.name + suffix).unlink(missing_ok=True)
-        return cls(path, reg)
+        return cls(path, reg, secret)
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> CenterHome:
+    def open(cls, path: str | os.PathLike, passphrase: Passphrase | str | None = None) -> CenterHome:
         path = Path(path)
         if not (path / REGISTRY_FILE).is_file():
             raise HomeError(f"no center home at {path} (run `hotcast center init --home {path}`)")
-        return cls(path, Registry.open(path / REGISTRY_FILE))
+        return cls(path, Registry.open(path / REGISTRY_FILE),
+                   None if passphrase is None else _as_passphrase(passphrase))
 
     @contextmanager
     def _writing(self) -> Iterator[Registry]:
@@ -130,29 +199,140 @@ class CenterHome:
 
     def _keys(self) -> CenterKeys:
         try:
-            return CenterKeys.from_bytes((self.path / KEYS_FILE).read_bytes())
-        except (OSError, KeyFileError) as exc:
-            raise CenterStateError(f"cannot load {self.path / KEYS_FILE}: {exc}") from None
+            data = (self.path / KEYS_FILE).read_bytes()
+        except OSError as exc:
+            raise CenterStateError(f"cannot read {self.path / KEYS_FILE}: {exc}") from None
+        if self._keys_cache is not None and self._keys_cache[0] == data:
+            return self._keys_cache[1]
+        try:
+            keys = CenterKeys.from_file(data, self._passphrase())
+        except KeyFileError as exc:
+            raise HomeError(f"cannot open {self.path / KEYS_FILE}: {exc}") from None
+        self._keys_cache = (data, keys)
+        return keys
+
+    def _write_keys(self, name: str, keys: CenterKeys) -> None:
+        write_secret_file(self.path / name, keys.to_file(self._passphrase()))
 
     def _recover_pending(self) -> None:
         pending = self.path / PENDING_KEYS_FILE
         if not pending.exists():
             return
         try:
-            new = CenterKeys.from_bytes(pending.read_bytes())
+            new = CenterKeys.from_file(pending.read_bytes(), self._passphrase())
         except KeyFileError:
             pending.unlink()
             return
-        old = self._keys()
-        announced = {(row["kind"], row["announces_key"]) for row in self._reg.iter_history()
-                     if row["announces_key"] is not None}
-        master_done = ("master_roll", new.current_master_id) in announced
-        signer_done = ("signer_roll", new.signing_key_id) in announced
-        if (new.current_master_id != old.current_master_id and master_done) or (
-                new.signing_key_id != old.signing_key_id and signer_done):
+        rolled = {r["announces_key"] for r in self._reg.rolls(1)}
+        if new.current_master_id in rolled:
             _promote_pending(self.path)
         else:
             pending.unlink()
+
+    # -- trust ---------------------------------------------------------------------------
+
+    def root_set(self) -> RootSet:
+        """The newest root set imported (each verified against the one before at import)."""
+        version, data = self._reg.trust("root_set")[-1]
+        return read_unverified_root_set(data)
+
+    def root_set_v1(self) -> bytes:
+        """The self-signed root set this center started from: what terminals are given."""
+        return self._reg.trust("root_set")[0][1]
+
+    def keyset(self, now: int) -> KeySet | None:
+        """The key set in force at ``now``: the newest imported one already valid (one imported
+        ahead of its ``valid_from`` waits), or None before the first is imported."""
+        sets = [read_unverified_keyset(data) for _, data in self._reg.trust("key_set")]
+        valid = [k for k in sets if k.valid_from <= now]
+        return valid[-1] if valid else None
+
+    def _require_keyset(self, now: int) -> KeySet:
+        keyset = self.keyset(now)
+        if keyset is None:
+            raise HomeError("no key set is in force: send "
+                            f"{self.path / REQUEST_FILE} to the offline root (hotcast root "
+                            "sign-keyset) and import what it signs (hotcast center import-trust)")
+        return keyset
+
+    def _current_keys(self, reg: Registry, now: int) -> tuple[CenterKeys, KeySet]:
+        """The keys and key set to sign with at ``now``: if a newer key set has come into force
+        since the keys were last adopted, adopt it first (inside the caller's transaction)."""
+        keyset = self._require_keyset(now)
+        held = self._keys()
+        try:
+            keys = adopt_keyset(held, keyset, now)
+        except KeySetMismatchError as exc:
+            raise HomeError(f"the key set in force does not fit this center's keys: {exc}") from None
+        if keys != held:
+            self._write_keys(KEYS_FILE, keys)
+            reg.audit(now, "hotcast", "adopt-keyset", f"key set v{keyset.version}: signing key "
+                      f"{keys.signing_key_id}, master key {keys.current_master_id}")
+        return keys, keyset
+
+    def import_trust(self, documents: list[bytes], *, now: int, by: str) -> list[dict]:
+        """Import root rotations and key sets signed by the offline root, in any order; each is
+        verified against what the home trusts before it is recorded. All or nothing."""
+        roots = [d for d in documents if _metadata_type(d) is MetadataType.ROOT_SET]
+        keysets = [d for d in documents if _metadata_type(d) is MetadataType.KEY_SET]
+        done = []
+        with self._writing() as reg:
+            root = self.root_set()
+            for data in sorted(roots, key=lambda d: read_unverified_root_set(d).version):
+                if read_unverified_root_set(data).version <= root.version:
+                    continue  # already trusted
+                try:
+                    root = verify_root_chain(root, [data])
+                except MetadataError as exc:
+                    raise TrustImportError(f"root set: {exc}") from None
+                reg.record_trust("root_set", root.version, data, now, by)
+                reg.audit(now, by, "import-root-set", f"root set v{root.version}: "
+                          f"{root.threshold} of {len(root.keys)}")
+                done.append({"kind": "root_set", "version": root.version})
+            held = [read_unverified_keyset(d) for _, d in reg.trust("key_set")]
+            current = held[-1] if held else None
+            for data in sorted(keysets, key=lambda d: read_unverified_keyset(d).version):
+                try:
+                    keyset = verify_keyset(data, root, current, now)
+                except KeySetNotYetValidError:
+                    keyset = read_unverified_keyset(data)
+                    verify_keyset(data, root, current, keyset.valid_from)
+                except MetadataError as exc:
+                    raise TrustImportError(f"key set: {exc}") from None
+                reg.record_trust("key_set", keyset.version, data, now, by)
+                reg.audit(now, by, "import-key-set", f"key set v{keyset.version}, epoch "
+                          f"{keyset.epoch}, valid {keyset.valid_from}..{keyset.expires}")
+                done.append({"kind": "key_set", "version": keyset.version,
+                             "epoch": keyset.epoch, "valid_from": keyset.valid_from})
+                current = keyset
+        return done
+
+    def request_keyset(self, *, now: int, by: str, valid_days: int = DEFAULT_KEYSET_DAYS,
+                       new_signing_key: bool = False, master_ids: int | None = None,
+                       retire_signing: tuple[int, ...] = ()) -> bytes:
+        """A key set request for the offline root: this center's signing keys (a fresh one too
+        with ``new_signing_key``: it signs nothing until a root-signed set lists it), the master
+        id range, a validity of ``valid_days``. Old signing keys it no longer lists are kept as
+        token keys until their tokens can have expired; ``retire_signing`` names keys to drop
+        outright (a leaked key: never keep it, not even for tokens)."""
+        with self._writing() as reg:
+            keys = self._keys()
+            current = self.keyset(now)
+            if new_signing_key:
+                keys = crypto_add_signing_key(keys, current)
+                self._write_keys(KEYS_FILE, keys)
+            expires = now + valid_days * 86_400
+            ids = _master_range(keys, current, master_ids)
+            keep = tuple(k.key_id for k in keys.signing_keys if k.key_id not in retire_signing)
+            if new_signing_key:
+                keep = (max(k.key_id for k in keys.signing_keys),)
+            token_keys = _token_keys(current, keep, retire_signing, expires)
+            request = keyset_request(keys, valid_from=now, expires=expires, master_ids=ids,
+                                     signing_key_ids=keep, token_keys=token_keys).to_bytes()
+            write_secret_file(self.path / REQUEST_FILE, request)
+            reg.audit(now, by, "request-keyset", f"signing keys {list(keep)}, master ids "
+                      f"{ids.lo}..{ids.hi}, valid {valid_days} days")
+        return request
 
     # -- the hot list --------------------------------------------------------------------
 
@@ -181,10 +361,9 @@ class CenterHome:
         if isinstance(source, Path):
             source = source.read_bytes()
         text = decode_csv_bytes(source) if isinstance(source, bytes) else source
-        rows = parse_csv(text, self.universe)
-        order = building.sort_rows(rows)
+        rows: HotList = parse_csv(text, self.universe, now)
         with self._writing() as reg:
-            counts = reg.upsert(order.ids, order.reasons, order.expiry, now, by, "import", note)
+            counts = reg.upsert(rows.ids, rows.reasons, rows.expiry, now, by, "import", note)
             reg.audit(now, by, "import-file", f"{note}: {len(rows)} rows, {counts.added} added, "
                       f"{counts.changed} changed, {counts.unchanged} unchanged")
         return ImportResult(len(rows), counts)
@@ -200,11 +379,12 @@ class CenterHome:
     # -- keys ----------------------------------------------------------------------------
 
     def provision(self, *, now: int, by: str, note: str = "") -> bytes:
-        """Terminal key material (``TerminalKeys.to_bytes()``); write it 0600."""
+        """Terminal key material (root set, key set, master keys; ``TerminalKeys.to_file()``)."""
         with self._writing() as reg:
-            keys = self._keys()
+            keys, keyset = self._current_keys(reg, now)
             reg.audit(now, by, "provision", note)
-            return provision(keys).to_bytes()
+            root = read_unverified_root_set(self.root_set_v1())
+            return provision(keys, root, keyset).to_file()
 
     def issue_token(self, card: str | int, valid_until: int, *, now: int, by: str) -> bytes:
         """A signed validity token for one card, valid through ``valid_until``.
@@ -214,34 +394,29 @@ class CenterHome:
         """
         (card_id,) = parse_card_ids([str(card)], self.universe).tolist()
         with self._writing() as reg:
+            keys, _ = self._current_keys(reg, now)
             reason = reg.reason_of(card_id)
             if reason is not None:
                 raise ListedCardError(f"card {card_id} is on the hot list "
                                       f"({Reason(reason).name.lower()}); reinstate it first")
             reg.audit(now, by, "token", f"card {card_id} valid until {valid_until}")
-            return issue_token(card_id, valid_until, self._keys())
+            return issue_token(card_id, valid_until, keys)
 
     def rotate_master(self, *, now: int, by: str,
                       valid_for_s: int = building.DEFAULT_ROLL_VALID_S) -> building.BuiltBundle:
-        """Roll the master key; returns the MASTER_ROLL bundle (sealed under the old key)."""
-        return self._rotate(BundleKind.MASTER_ROLL, now, by, valid_for_s)
-
-    def rotate_signing(self, *, now: int, by: str,
-                       valid_for_s: int = building.DEFAULT_ROLL_VALID_S) -> building.BuiltBundle:
-        """Roll the signing key; returns the SIGNER_ROLL bundle (signed by the old key)."""
-        return self._rotate(BundleKind.SIGNER_ROLL, now, by, valid_for_s)
-
-    def _rotate(self, kind: BundleKind, now: int, by: str, valid_for_s: int) -> building.BuiltBundle:
-        building.check_valid_for(valid_for_s)
+        """Roll the master key inside the key set's range; the MASTER_ROLL bundle (sealed under
+        the old key) goes on air with the carousel."""
         pending = self.path / PENDING_KEYS_FILE
         with home_lock(self.path / LOCK_FILE):
             self._recover_pending()
             try:
                 with self._reg.transaction():
-                    new_keys, built = building.roll(self._reg, self._keys(), kind, now, valid_for_s)
-                    write_secret_file(pending, new_keys.to_bytes())
-                    self._reg.audit(now, by, ROTATE_ACTIONS[kind],
-                                    f"seq {built.seq} announces key {built.announces_key}")
+                    keys, keyset = self._current_keys(self._reg, now)
+                    new_keys, built = building.roll_master(self._reg, keys, keyset, now,
+                                                           valid_for_s)
+                    self._write_keys(PENDING_KEYS_FILE, new_keys)
+                    self._reg.audit(now, by, "rotate-master",
+                                    f"master key {built.announces_key} (roll sha256 {built.sha256})")
             except Exception:
                 pending.unlink(missing_ok=True)  # the roll did not happen
                 raise
@@ -250,34 +425,76 @@ class CenterHome:
 
     # -- bundles -------------------------------------------------------------------------
 
-    def build(self, kind: BundleKind = BundleKind.FULL, base_seq: int | None = None, *, now: int, by: str,
-              valid_for_s: int = building.DEFAULT_VALID_S) -> building.BuiltBundle:
-        """Build, seal and record a ``full`` bundle or a ``delta`` from ``base_seq``.
+    def build(self, kind: BundleKind = BundleKind.FULL, base_seq: int | None = None, *, now: int,
+              by: str, valid_for_s: int = building.DEFAULT_VALID_S) -> building.BuiltBundle:
+        """Build, seal and record the next list of the current epoch: full, or a delta that takes
+        every list from ``base_seq`` (default: the latest full one) to the new one.
 
         Entries whose expiry month is before ``now``'s month are left out of the list.
-        The sealed bytes are ``result.sealed``.
         """
-        building.check_build_args(kind, base_seq, valid_for_s)
         with self._writing() as reg:
-            built = building.build_list(reg, self._keys(), self.universe, kind, base_seq,
-                                        now, valid_for_s)
-            reg.audit(now, by, "build", f"seq {built.seq} {built.kind.name.lower()} base {built.base}, "
-                      f"{built.entries} entries, sha256 {built.sha256}")
+            keys, keyset = self._current_keys(reg, now)
+            self._check_head(reg)
+            built = building.build_list(reg, keys, keyset, self.universe, kind, base_seq, now,
+                                        valid_for_s)
+            reg.audit(now, by, "build", f"epoch {built.epoch} seq {built.seq} "
+                      f"{built.kind.name.lower()} base {built.base}, {built.entries} entries, "
+                      f"sha256 {built.sha256}")
+            _write_head(self.path, built)
             return built
 
-    def bundle(self, seq: int) -> building.BuiltBundle:
-        """A recorded bundle by seq (``UnknownSeqError`` if never built)."""
-        return building.load(self._reg, seq)
+    def _check_head(self, reg: Registry) -> None:
+        """Refuse to build on a history older than what was published (``HEAD_FILE``)."""
+        head = _read_head(self.path)
+        newest = reg.latest_list()
+        if head is None:
+            return
+        epoch, seq, digest = head
+        if newest is None or (newest["epoch"], newest["seq"]) < (epoch, seq):
+            have = "no list" if newest is None else f"epoch {newest['epoch']} seq {newest['seq']}"
+            raise building.HistoryError(
+                f"this center published epoch {epoch} seq {seq}, but its registry holds only "
+                f"{have}: it was restored from an older backup. Building now would fork the "
+                "history terminals hold; restore the newer registry, or have the root start a "
+                "new epoch (hotcast root sign-keyset --new-epoch)")
+        if (newest["epoch"], newest["seq"]) == (epoch, seq) and newest["sha256"] != digest:
+            raise building.HistoryError(
+                f"the registry's list epoch {epoch} seq {seq} is not the one this center "
+                "published (another history): refusing to build on it")
 
-    def carousel(self, now: int | None = None) -> list[building.BuiltBundle]:
-        """What goes on air, in seq order: key rolls (still valid at ``now`` when given), the
-        latest full bundle, and the deltas built after it. Sealed bytes are ``b.sealed``."""
-        return building.carousel(self._reg, now)
+    def bundle(self, seq: int, epoch: int | None = None) -> building.BuiltBundle:
+        """A recorded list bundle by seq (of the current epoch unless given)."""
+        if epoch is None:
+            newest = self._reg.latest_list()
+            epoch = newest["epoch"] if newest is not None else 1
+        return building.load_list(self._reg, epoch, seq)
 
-    def latest_seq(self) -> int | None:
-        """The newest bundle's seq (any kind; None before the first): one indexed read, so a
-        live broadcast can poll it every second to learn that something was built."""
-        return building.latest_seq(self._reg)
+    def carousel(self, now: int) -> list:
+        """What goes on air now, in the order terminals need it (``building.carousel``)."""
+        return building.carousel(self._reg, self.keyset(now), now)
+
+    def air_extras(self, items: list, now: int, *, heartbeat: bool = True,
+                   announce: bool = True) -> list:
+        """Signed with the current keys (needs the passphrase): a fresh heartbeat, and an
+        announcement naming ``items`` (a heartbeat is one block, complete as soon as heard: it
+        needs no room and is left out, so the announcement changes only with the carousel).
+        Nothing before a key set is in force."""
+        keyset = self.keyset(now)
+        if keyset is None or not items:
+            return []
+        with self._writing() as reg:
+            keys, keyset = self._current_keys(reg, now)
+        extras = []
+        if heartbeat:
+            beat = building.heartbeat(self._reg, keys, keyset, now)
+            extras += [] if beat is None else [beat]
+        if announce:
+            extras.append(building.announcement(items, keys, keyset, 1, now))
+        return extras
+
+    def latest_change(self) -> int:
+        """A number that grows with every bundle built or trust imported (one indexed read)."""
+        return self._reg.last_change_id()
 
     def history(self) -> Iterator[dict]:
         return self._reg.iter_history()
@@ -298,6 +515,52 @@ class CenterHome:
             reg.audit(now, by, action, note)
 
 
+def _as_passphrase(passphrase: Passphrase | str) -> Passphrase:
+    if callable(passphrase):
+        cache: list[str] = []
+
+        def once() -> str:
+            if not cache:
+                cache.append(passphrase())
+            return cache[0]
+        return once
+    return lambda: passphrase
+
+
+def _metadata_type(data: bytes) -> MetadataType:
+    try:
+        return MetadataType(bytes(data)[4]) if bytes(data)[:3] == b"HCM" else None
+    except (IndexError, ValueError):
+        return None
+
+
+def _first_request(keys: CenterKeys, now: int, master_ids: int) -> bytes:
+    ids = MasterIdRange(1, master_ids, now, now + DEFAULT_KEYSET_DAYS * 86_400)
+    return keyset_request(keys, valid_from=now, expires=now + DEFAULT_KEYSET_DAYS * 86_400,
+                          master_ids=ids).to_bytes()
+
+
+def _master_range(keys: CenterKeys, current: KeySet | None, width: int | None) -> MasterIdRange:
+    lo = keys.current_master_id
+    hi = lo + (width or DEFAULT_MASTER_IDS) - 1
+    if current is not None and width is None:
+        hi = max(hi, current.master_ids.hi)
+        lo = current.master_ids.lo
+    return MasterIdRange(lo, hi, 0, 2**63 - 1)
+
+
+def _token_keys(current: KeySet | None, keep: tuple[int, ...], retire: tuple[int, ...],
+                expires: int) -> tuple[TokenKeyEntry, ...]:
+    """Signing keys of the current set that the request drops (and were not retired as
+    leaked) stay as token keys until the new set expires; token keys carry over likewise."""
+    if current is None:
+        return ()
+    out = [TokenKeyEntry(e.key_id, e.public_key, expires) for e in current.signing_keys
+           if e.key_id not in keep and e.key_id not in retire]
+    out += [t for t in current.token_keys if t.key_id not in retire and t.key_id not in keep]
+    return tuple(sorted(out, key=lambda t: t.key_id))
+
+
 def _check_fresh(path: Path) -> None:
     """Refuse to init over a home, a file, or a folder holding anything but our lock file."""
     if (path / REGISTRY_FILE).exists() or (path / KEYS_FILE).exists():
@@ -309,3 +572,19 @@ def _check_fresh(path: Path) -> None:
 def _promote_pending(path: Path) -> None:
     """Make the pending keys of a recorded rotation the live keys (an atomic rename)."""
     os.replace(path / PENDING_KEYS_FILE, path / KEYS_FILE)
+
+
+def _read_head(path: Path) -> tuple[int, int, str] | None:
+    try:
+        text = (path / HEAD_FILE).read_text(encoding="ascii").split()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CenterStateError(f"cannot read {path / HEAD_FILE}: {exc}") from None
+    if len(text) != 3 or not (text[0].isdigit() and text[1].isdigit()):
+        raise CenterStateError(f"{path / HEAD_FILE} is corrupted: want 'EPOCH SEQ SHA256'")
+    return int(text[0]), int(text[1]), text[2]
+
+
+def _write_head(path: Path, built: building.BuiltBundle) -> None:
+    write_secret_file(path / HEAD_FILE, f"{built.epoch} {built.seq} {built.sha256}\n".encode())

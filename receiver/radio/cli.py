@@ -72,9 +72,10 @@ def _kind_of(source: Source) -> InputKind:
     return InputKind.IQ if source.is_iq else InputKind.BASEBAND
 
 
-def _pipeline_for(profile: str, source: Source) -> ReceivePipeline:
+def _pipeline_for(profile: str, source: Source, vet=None) -> ReceivePipeline:
     try:
-        return ReceivePipeline(PipelineConfig(profile, _kind_of(source), source.sample_rate_hz))
+        return ReceivePipeline(PipelineConfig(profile, _kind_of(source), source.sample_rate_hz),
+                               vet)
     except ValueError as exc:
         raise UsageError(f"{source.name}: {exc}") from None
 
@@ -101,7 +102,8 @@ def _open_file(args: argparse.Namespace, ctx) -> Source:
 def _cmd_decode(args: argparse.Namespace, ctx) -> int:
     with _open_store(args, ctx) as store:
         source = _open_file(args, ctx)
-        return _run_with_source(args, ctx, source, BundleMerger(store), live=False)
+        return _run_with_source(args, ctx, source, BundleMerger(store), live=False,
+                                vet=lambda data: store.vet_announcement(data, ctx.now()))
 
 
 def _cmd_listen(args: argparse.Namespace, ctx) -> int:
@@ -109,7 +111,8 @@ def _cmd_listen(args: argparse.Namespace, ctx) -> int:
         raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
     with _open_store(args, ctx) as store:
         source = _open_live(args)
-        return _run_with_source(args, ctx, source, BundleMerger(store), live=True)
+        return _run_with_source(args, ctx, source, BundleMerger(store), live=True,
+                                vet=lambda data: store.vet_announcement(data, ctx.now()))
 
 
 def _cmd_monitor(args: argparse.Namespace, ctx) -> int:
@@ -226,9 +229,9 @@ def _rtl_index(device: str | None) -> int:
 
 
 def _run_with_source(args: argparse.Namespace, ctx, source: Source, merger, *,
-                     live: bool) -> int:
+                     live: bool, vet=None) -> int:
     try:
-        pipeline = _pipeline_for(args.profile, source)  # checked before --tee-raw writes
+        pipeline = _pipeline_for(args.profile, source, vet)  # checked before --tee-raw writes
         if args.tee_raw is not None:
             try:
                 source = TeeRaw(source, args.tee_raw)
