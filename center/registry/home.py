@@ -322,7 +322,7 @@ class CenterHome:
                 keys = crypto_add_signing_key(keys, current)
                 self._write_keys(KEYS_FILE, keys)
             expires = now + valid_days * 86_400
-            ids = _master_range(keys, current, master_ids)
+            ids = _master_range(keys, current, master_ids, now, expires)
             keep = tuple(k.key_id for k in keys.signing_keys if k.key_id not in retire_signing)
             if new_signing_key:
                 keep = (max(k.key_id for k in keys.signing_keys),)
@@ -540,13 +540,15 @@ def _first_request(keys: CenterKeys, now: int, master_ids: int) -> bytes:
                           master_ids=ids).to_bytes()
 
 
-def _master_range(keys: CenterKeys, current: KeySet | None, width: int | None) -> MasterIdRange:
+def _master_range(keys: CenterKeys, current: KeySet | None, width: int | None, valid_from: int,
+                  expires: int) -> MasterIdRange:
+    """The master ids to ask for: from the current master key (older ids retire) over
+    ``width`` ids (default: what the current set allows, at least ``DEFAULT_MASTER_IDS``)."""
     lo = keys.current_master_id
     hi = lo + (width or DEFAULT_MASTER_IDS) - 1
     if current is not None and width is None:
         hi = max(hi, current.master_ids.hi)
-        lo = current.master_ids.lo
-    return MasterIdRange(lo, hi, 0, 2**63 - 1)
+    return MasterIdRange(lo, hi, valid_from, expires)
 
 
 def _token_keys(current: KeySet | None, keep: tuple[int, ...], retire: tuple[int, ...],
