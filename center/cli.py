@@ -18,7 +18,7 @@ from pathlib import Path
 from center import cli_output as out
 from center.errors import UsageError
 from center.registry.building import DEFAULT_ROLL_VALID_S, DEFAULT_VALID_S
-from center.registry.home import REQUEST_FILE, CenterHome
+from center.registry.home import REQUEST_FILE, CenterHome, check_new_home
 from center.root.home import RootHome, trial_root_path
 from center.registry.inputs import parse_date_end, parse_universe
 from center.registry.secretfile import write_public_file, write_secret_file
@@ -90,6 +90,7 @@ def cmd_init(args: argparse.Namespace, ctx) -> int:
     universe = None if args.universe is None else parse_universe(args.universe)
     home_path = ctx.home(args, ROLE, creating=True)
     now, by = ctx.now(), ctx.operator(args)
+    check_new_home(home_path)
     passphrase = ctx.passphrase("the new center keys", confirm=True)
     trial = None
     if args.root_pub is None:

@@ -144,7 +144,8 @@ class BroadcastLoop:
             self.sink.close()
         summary = {"event": "summary", "frames": stats.frames, "idle_frames": stats.idle_frames,
                    "changes": stats.changes, "seconds_of_signal": round(seconds, 6),
-                   "on_air": [seq for seq, _ in self.live.on_air()], "stopped": stopped}
+                   "on_air": [{"kind": kind.name.lower(), "seq": seq}
+                              for seq, kind in self.live.on_air()], "stopped": stopped}
         if isinstance(self.sink, SoundCardSink):
             summary["underflows"] = self.sink.underflows
         self.emit(summary)

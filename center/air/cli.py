@@ -35,6 +35,7 @@ from center.air.output_plan import MAX_DURATION_S, plan_output
 from center.cli_output import expiry_warnings
 from center.air.render import CarouselRenderer, RenderConfig, file_fields, render_summary
 from center.air.sinks import FileSink, SoundCardSink
+from crypto import BundleKind
 from modem import PROFILES, Baseband, InputKind, TxOptions, modem_profile
 
 SOUND_CARD_RATE_HZ = 192_000  # the top rate of common sound cards: > 2 x 88 825 Hz (fm)
@@ -65,19 +66,23 @@ def cmd_render(args: argparse.Namespace, ctx) -> int:
         for warning in expiry_warnings(bundles, now):
             ctx.warn(warning)
         bundles = bundles + home.air_extras(bundles, now)
-        if not bundles:
-            raise UsageError("nothing on air: the carousel is empty; build a bundle first "
+        if not any(b.kind in (BundleKind.FULL, BundleKind.DELTA) for b in bundles):
+            raise UsageError("nothing on air: no list built yet; build a bundle first "
                              "(hotcast center build --out FILE)")
         renderer = CarouselRenderer(args.profile, bundles, config)
         with FileSink(args.out, fmt, renderer.output_rate_hz,
                       description=f"hotcast carousel, profile {args.profile}") as sink:
             seconds = render_into(renderer, sink, Progress(renderer.expected_seconds))
-        home.record_air("render", f"profile {args.profile} to {args.out}: seqs "
-                        f"{[p.seq for p in renderer.plan]}, {seconds:.1f} s",
+        home.record_air("render", f"profile {args.profile} to {args.out}: "
+                        f"{_plan_text(renderer)}, {seconds:.1f} s",
                         now=now, by=ctx.operator(args))
     ctx.emit({"file": args.out, "format": fmt, "rate": renderer.output_rate_hz,
               "seconds": round(seconds, 6), **render_summary(renderer)})
     return 0
+
+
+def _plan_text(renderer: CarouselRenderer) -> str:
+    return ", ".join(f"{p.kind.name.lower()} {p.seq}" for p in renderer.plan)
 
 
 def render_into(renderer: CarouselRenderer, sink: FileSink, progress: Progress) -> float:
@@ -87,7 +92,8 @@ def render_into(renderer: CarouselRenderer, sink: FileSink, progress: Progress) 
         sink.write(block)
         progress.update(sink.samples / rate)
     seconds = sink.samples / rate
-    sink.close({**file_fields(renderer, sink.iq), "seqs": [p.seq for p in renderer.plan],
+    sink.close({**file_fields(renderer, sink.iq),
+                "bundles": [{"kind": p.kind.name.lower(), "seq": p.seq} for p in renderer.plan],
                 "seconds": seconds, "bits_on_air": renderer.stats.bits_on_air})
     progress.finish(seconds)
     return seconds

@@ -563,6 +563,11 @@ def _token_keys(current: KeySet | None, keep: tuple[int, ...], retire: tuple[int
     return tuple(sorted(out, key=lambda t: t.key_id))
 
 
+def check_new_home(path: str | os.PathLike) -> None:
+    """``HomeError`` unless ``path`` is absent or an empty folder: where ``init`` may go."""
+    _check_fresh(Path(path))
+
+
 def _check_fresh(path: Path) -> None:
     """Refuse to init over a home, a file, or a folder holding anything but our lock file."""
     if (path / REGISTRY_FILE).exists() or (path / KEYS_FILE).exists():
