@@ -36,7 +36,7 @@ from center.cli_output import expiry_warnings
 from center.air.render import CarouselRenderer, RenderConfig, file_fields, render_summary
 from center.air.sinks import FileSink, SoundCardSink
 from crypto import BundleKind
-from modem import PROFILES, Baseband, InputKind, TxOptions, modem_profile
+from modem import Baseband, InputKind, TxOptions, modem_profile, profile_names
 
 SOUND_CARD_RATE_HZ = 192_000  # the top rate of common sound cards: > 2 x 88 825 Hz (fm)
 DEFAULT_POLL_S = 1.0
@@ -263,7 +263,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _signal_options(p: argparse.ArgumentParser, out_required: bool) -> None:
-    p.add_argument("--profile", required=True, choices=list(PROFILES),
+    p.add_argument("--profile", required=True, choices=profile_names(),
                    help="modem profile (see `hotcast receiver profiles`)")
     p.add_argument("--out", required=out_required, metavar="FILE", help=".cu8 .cs8 .cf32 (FM I/Q), "
                    ".wav .s16le .f32le (the baseband), or - for stdout with --format")
