@@ -134,7 +134,8 @@ def cmd_request_keyset(args: argparse.Namespace, ctx) -> int:
         request = home.request_keyset(now=ctx.now(), by=ctx.operator(args),
                                       valid_days=args.valid_days,
                                       new_signing_key=args.new_signing_key,
-                                      retire_signing=retire)
+                                      retire_signing=retire,
+                                      retire_masters_below=args.retire_masters_below)
     write_public_file(Path(args.out), request)
     ctx.emit({"out": args.out, "bytes": len(request),
               "next": "hotcast root sign-keyset --request FILE --out KEYSET, then "
@@ -334,6 +335,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    "signs once the key set the root makes of this request is imported")
     p.add_argument("--retire-signing", metavar="IDS", help="signing key ids to drop outright, "
                    "not even kept for tokens (a leaked key)")
+    p.add_argument("--retire-masters-below", type=int, metavar="ID", help="master key ids "
+                   "below this open nothing any more (after a master key leaked; terminals that "
+                   "missed the rolls since then need provisioning again)")
     reasons = [r.name.lower() for r in Reason]
     p = add("revoke", cmd_revoke, "put cards on the hot list (- reads card IDs from stdin)",
             changes=True)

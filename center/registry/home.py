@@ -309,7 +309,8 @@ class CenterHome:
 
     def request_keyset(self, *, now: int, by: str, valid_days: int = DEFAULT_KEYSET_DAYS,
                        new_signing_key: bool = False, master_ids: int | None = None,
-                       retire_signing: tuple[int, ...] = ()) -> bytes:
+                       retire_signing: tuple[int, ...] = (),
+                       retire_masters_below: int | None = None) -> bytes:
         """A key set request for the offline root: this center's signing keys (a fresh one too
         with ``new_signing_key``: it signs nothing until a root-signed set lists it), the master
         id range, a validity of ``valid_days``. Old signing keys it no longer lists are kept as
@@ -322,7 +323,7 @@ class CenterHome:
                 keys = crypto_add_signing_key(keys, current)
                 self._write_keys(KEYS_FILE, keys)
             expires = now + valid_days * 86_400
-            ids = _master_range(keys, current, master_ids, now, expires)
+            ids = _master_range(keys, current, master_ids, now, expires, retire_masters_below)
             keep = tuple(k.key_id for k in keys.signing_keys if k.key_id not in retire_signing)
             if new_signing_key:
                 keep = (max(k.key_id for k in keys.signing_keys),)
@@ -541,11 +542,19 @@ def _first_request(keys: CenterKeys, now: int, master_ids: int) -> bytes:
 
 
 def _master_range(keys: CenterKeys, current: KeySet | None, width: int | None, valid_from: int,
-                  expires: int) -> MasterIdRange:
-    """The master ids to ask for: from the current master key (older ids retire) over
-    ``width`` ids (default: what the current set allows, at least ``DEFAULT_MASTER_IDS``)."""
-    lo = keys.current_master_id
-    hi = lo + (width or DEFAULT_MASTER_IDS) - 1
+                  expires: int, retire_below: int | None = None) -> MasterIdRange:
+    """The master ids to ask for. The low end stays where the current set has it: a terminal
+    that missed a roll still needs the older master key to unwrap the rolls on air, so ids are
+    retired only when asked (``retire_below``: after a master key leaked, or once every terminal
+    has caught up). The high end gives ``width`` more ids than the current master (default:
+    at least what the current set allows)."""
+    lo = current.master_ids.lo if current is not None else 1
+    if retire_below is not None:
+        if not lo <= retire_below <= keys.current_master_id:
+            raise HomeError(f"can retire master ids below {retire_below} only up to the current "
+                            f"master key id {keys.current_master_id}")
+        lo = retire_below
+    hi = keys.current_master_id + (width or DEFAULT_MASTER_IDS) - 1
     if current is not None and width is None:
         hi = max(hi, current.master_ids.hi)
     return MasterIdRange(lo, hi, valid_from, expires)
