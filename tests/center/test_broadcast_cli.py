@@ -157,7 +157,7 @@ def test_sound_card_sink_refuses_what_the_profile_cannot_play() -> None:
         with pytest.raises(ValueError, match="rate"):
             SoundCardSink("fm", rate, stream_factory=FakeOutputStream)
     with pytest.raises(ValueError, match="profile"):
-        SoundCardSink("ir", 192_000, stream_factory=FakeOutputStream)
+        SoundCardSink("morse", 192_000, stream_factory=FakeOutputStream)
     with SoundCardSink("fm", 384_000, stream_factory=FakeOutputStream) as sink:
         with pytest.raises(TypeError, match="real samples"):
             sink.write(np.zeros(4, np.complex64))
