@@ -76,7 +76,12 @@ def list_seeds(kind: str) -> list[Seed]:
 def dense_list(kind: str, rng: random.Random) -> bytes:
     """A list (or a delta adding) n consecutive IDs, all one reason: about one bit an entry on
     the wire, the most entries a body of a given size can claim (issue 6: 8 MiB -> 3.1 GiB)."""
-    n = rng.choice((1, 100, 10_000, 200_000, 1_000_000, 2_000_000))
+    return _dense_body(kind, rng.choice((1, 100, 10_000, 200_000, 1_000_000, 2_000_000)))
+
+
+@functools.cache
+def _dense_body(kind: str, n: int) -> bytes:
+    """Encoded once per size: encoding 2 M entries takes longer than decoding them."""
     hot = HotList(np.arange(n, dtype=np.uint64), np.zeros(n, np.uint8), np.zeros(n, np.uint16))
     if kind == "list":
         return encode_list(hot, DEFAULT_UNIVERSE)
