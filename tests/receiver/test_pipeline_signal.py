@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from center import CenterHome
+from center.registry.home import REQUEST_FILE
+from center.root.home import RootHome, trial_root_path
 from crypto import BundleKind, TerminalKeys, read_unverified_header
 from framing import CarouselScheduler, frame_config, segment
 from framing.frames import FrameGen
@@ -36,36 +38,49 @@ LEAD_BITS = 6_000  # random bits before the first frame: the demodulator acquire
 VALID_S = 100 * 365 * 86_400  # captures stay valid for a century
 
 
+PASSPHRASE = "test"  # of the center's and trial root's key files (scrypt: ~0.12 s an open)
+
+
 @dataclass(frozen=True)
 class Center:
     home: Path
-    keys: bytes  # terminal key file
-    bundles: tuple[bytes, ...]  # sealed, in seq order
+    root: Path  # the trial root home beside it
+    keys: bytes  # terminal key file (TerminalKeys.to_file())
+    keyset: bytes  # the key set in force, as the root signed it (it goes on air too)
+    bundles: tuple[bytes, ...]  # sealed lists, in seq order
     seqs: tuple[int, ...]
     entries: tuple[int, ...]
 
 
 def make_center(path: Path, entries: int = 300, seed: int = 1, now: int | None = None,
                 delta_entries: int = 0) -> Center:
-    """A center home with ``entries`` random cards revoked and a full bundle built; with
-    ``delta_entries`` more revoked afterwards and a delta built from the full one."""
+    """A real center home (``CenterHome``) trusting a trial root (``RootHome``, beside it, as
+    ``center init`` without ``--root-pub`` makes one) that signed its first key set, with
+    ``entries`` random cards revoked and a full list built; with ``delta_entries`` more revoked
+    afterwards and a delta built from the full one."""
     now = int(time.time()) if now is None else now
     rng = np.random.default_rng(seed)
     cards = rng.choice(10**15, size=entries + delta_entries, replace=False) + 4 * 10**15
-    with CenterHome.init(path, now=now, by="test") as home:
+    root_path = trial_root_path(path)
+    root = RootHome.init(root_path, passphrase=lambda: PASSPHRASE)
+    with CenterHome.init(path, root_pub=root.root_set_bytes(1), now=now, by="test",
+                         passphrase=PASSPHRASE) as home:
+        keyset = root.sign_keyset((path / REQUEST_FILE).read_bytes())
+        home.import_trust([keyset], now=now, by="test")
         home.revoke([int(c) for c in cards[:entries]], now=now, by="test")
         full = home.build(BundleKind.FULL, now=now, by="test", valid_for_s=VALID_S)
         built = [full]
         if delta_entries:
             home.revoke([int(c) for c in cards[entries:]], now=now, by="test")
-            built.append(home.build(BundleKind.DELTA, full.seq, now=now, by="test", valid_for_s=VALID_S))
+            built.append(home.build(BundleKind.DELTA, full.seq, now=now, by="test",
+                                    valid_for_s=VALID_S))
         keys = home.provision(now=now, by="test")
-    return Center(path, keys, tuple(b.sealed for b in built), tuple(b.seq for b in built),
-                  tuple(b.entries for b in built))
+    return Center(path, root_path, keys, keyset, tuple(b.sealed for b in built),
+                  tuple(b.seq for b in built), tuple(b.entries for b in built))
 
 
 def make_terminal(path: Path, center: Center) -> Path:
-    TerminalStore.create(path, TerminalKeys.from_bytes(center.keys)).close()
+    TerminalStore.create(path, TerminalKeys.from_file(center.keys)).close()
     return path
 
 
