@@ -334,3 +334,30 @@ def test_a_delta_heard_before_its_full_list_is_held_then_applied(capsys, sig, ho
     assert "DeltaBaseError" in events[[e["event"] for e in events].index("bundle_held")]["why"]
     assert events[-1]["bundles_held"] == 1 and events[-1]["bundles_applied"] == 2
     assert state(home).entries == 301
+
+
+def v2_frame_bits(n_frames: int, seed: int) -> np.ndarray:
+    """A v2 transmission (64-bit v2 sync word + random bytes, differentially encoded QPSK) as
+    the bits that make the same symbols on today's absolute Gray QPSK modulator."""
+    from framing.frameformat import FRAME_BITS_V2, SYNC_BITS_V2
+
+    rng = np.random.default_rng(seed)
+    old = np.concatenate([np.concatenate((SYNC_BITS_V2, rng.integers(
+        0, 2, FRAME_BITS_V2 - 64).astype(np.uint8))) for _ in range(n_frames)])
+    steps = np.array([0, 1, 3, 2])[old[0::2] * 2 + old[1::2]]  # v2's dibit -> phase step
+    gray = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.uint8)  # quadrant -> (I, Q)
+    return gray[np.cumsum(steps) % 4].reshape(-1)
+
+
+def test_frames_of_an_older_hotcast_are_named_as_such(capsys, home, tmp_path):
+    """A capture made by a hotcast of frame format v2: nothing applied, exit 0, and a hint
+    that says what it is (not just "no frames")."""
+    lead = np.random.default_rng(13).integers(0, 2, 6000, dtype=np.uint8)
+    path = write_signal(tmp_path / "v2.wav", modulate(np.concatenate((lead, v2_frame_bits(8, 14)))),
+                        MPX_RATE_HZ)
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm",
+                                          "--input", path)
+    assert status == 0
+    (old,) = [e for e in events if e.get("problem") == "old_format"]
+    assert "frame format v2 from an older hotcast" in old["why"] and old["why"].startswith("8 ")
+    assert events[-1]["frames_ok"] == 0 and state(home).seq == 0
