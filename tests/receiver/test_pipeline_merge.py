@@ -15,11 +15,9 @@ from receiver.events import (
     BundleApplied,
     BundleHeld,
     BundleReceived,
-    BundleRejected,
     BundleSuperseded,
     BundleUnchanged,
     ForkDetected,
-    NotFollowing,
     Position,
     Summary,
 )

@@ -69,7 +69,8 @@ def test_init_prints_the_trust_it_holds_and_refuses_a_second_init(tmp_path, keys
         "root_set": 1, "key_set": 1, "master_key_ids": [1]}
     assert stat.S_IMODE(os.stat(home).st_mode) == 0o700
     before = full_dump(home)
-    code, lines, err = run(capsys, "terminal", "init", "--home", str(home), "--keys", str(keys_file))
+    code, lines, err = run(capsys, "terminal", "init", "--home", str(home), "--keys",
+                           str(keys_file))
     assert code == 2 and "already exists" in err and lines == []
     assert full_dump(home) == before
 

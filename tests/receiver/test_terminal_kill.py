@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from receiver.store.store import STORE_FILE_NAME, TerminalStore
+from receiver.store.store import TerminalStore
 from terminal_helpers import NOW, make_hot
 
 # The child opens the store, says "go" on stdout, then applies; just before the write

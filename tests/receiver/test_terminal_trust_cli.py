@@ -10,6 +10,8 @@ The world (a center with a trial root beside it, three cards listed, list seq 1,
 and root's key files cost a scrypt each time they are opened.
 """
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -18,8 +20,9 @@ import stat
 import numpy as np
 import pytest
 
-from crypto import CenterKeys, RootKeys, TerminalKeys
-from framing import Reason
+from crypto import BundleHeader, BundleKind, CenterKeys, RootKeys, TerminalKeys, bundle_digest
+from crypto import seal_bundle
+from framing import HotList, Reason, Universe, encode_list
 from hotcast import cli as hotcast_cli
 from terminal_helpers import DAY_S, NOW, full_dump
 
@@ -29,9 +32,6 @@ PASSPHRASE = "test"
 
 def run(*argv):
     """``hotcast ARGV`` in process -> (exit status, JSON lines, stderr)."""
-    import contextlib
-    import io
-
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = hotcast_cli.main(list(argv))
@@ -166,9 +166,6 @@ def test_a_new_signing_key_signs_only_once_the_root_signed_key_set_is_held(world
     assert (status["key_set"], status["signing_key_ids"], status["list_seq"]) == (2, [2], 2)
 
     # The key the set replaced opens nothing any more: a list a thief signs with it is refused.
-    from crypto import BundleHeader, BundleKind, bundle_digest, seal_bundle
-    from framing import HotList, Universe, encode_list
-
     with open(w.file("seq2.hcb"), "rb") as f:
         prev = bundle_digest(f.read())
     header = BundleHeader(kind=BundleKind.FULL, epoch=1, seq=3, base_seq=0, created_at=NOW,
