@@ -243,12 +243,11 @@ class ReceivePipeline:
 
     def _format_problems(self) -> list[tuple[str, str]]:
         """Frames of a format this receiver does not decode (an older hotcast), if seen."""
-        old = getattr(self._sync.stats, "frames_old_format", 0)
-        if not old:
+        stats = self._sync.stats
+        if not stats.old_version_frames:
             return []
-        why = getattr(self._sync.stats, "old_format_reason", None) or (
-            "frames of an older hotcast frame format: re-render the signal with this version")
-        return [("old_format", f"{old} frame(s) seen: {why}")]
+        return [("old_format", f"{stats.old_version_frames} frame(s) seen: "
+                               f"{stats.old_version_reason}")]
 
     def _check_input(self, x: np.ndarray) -> list[Event]:
         """InputProblem events for this block: non-finite values, a flat input, clipping

@@ -5,7 +5,7 @@ except ``BundleReceived``, which it replaces by what the store made of the bundl
 
 - ``BundleApplied``: merged (``held`` when it had waited for something heard later);
 - ``BundleUnchanged``: the store already holds it (carousel repeats are normal): reported
-  once per sequence number, never again;
+  once per kind and number (a key set v1 and a list seq 1 are different things), never again;
 - ``BundleSuperseded``: a genuine bundle (its signature verified) older than the store's
   list, such as the full bundle that goes round again after its delta was applied: refused
   as a rollback, but normal on a carousel, so reported once per sequence number and not
@@ -84,7 +84,7 @@ class BundleMerger:
         self._max_waiting_bytes = max_waiting_bytes
         self._memory = memory
         self._waiting: OrderedDict[str, bytes] = OrderedDict()  # sha256 -> bundle
-        self._unchanged_seqs: OrderedDict[int, None] = OrderedDict()
+        self._unchanged: OrderedDict[tuple[object, int], None] = OrderedDict()  # (kind, seq)
         self._rejected: OrderedDict[str, None] = OrderedDict()
         self._superseded_seqs: OrderedDict[int, None] = OrderedDict()
         self._held_reported: OrderedDict[str, None] = OrderedDict()
@@ -131,9 +131,9 @@ class BundleMerger:
         if result.kind in _LIST_KINDS or result.kind is BundleKind.HEARTBEAT:
             self._store.note_heard(True, now)
         if not result.applied:
-            if result.seq in self._unchanged_seqs:
+            if (result.kind, result.seq) in self._unchanged:
                 return []
-            self._remember(self._unchanged_seqs, result.seq)
+            self._remember(self._unchanged, (result.kind, result.seq))
             self.unchanged += 1
             return [BundleUnchanged(at=at, seq=result.seq, kind=result.kind,
                                     entries=result.entries)]
@@ -185,6 +185,10 @@ class BundleMerger:
                     continue
                 except RollbackError:
                     del self._waiting[digest]  # overtaken by what did apply: nothing to say
+                    continue
+                except ForkError as exc:  # its chain does not meet the list that came
+                    del self._waiting[digest]
+                    out += self._fork(digest, data, exc, at)
                     continue
                 except _REFUSED as exc:
                     del self._waiting[digest]
