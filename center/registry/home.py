@@ -328,8 +328,15 @@ class CenterHome:
             if new_signing_key:
                 keep = (max(k.key_id for k in keys.signing_keys),)
             token_keys = _token_keys(current, keep, retire_signing, expires)
+            # A kept signing key keeps its start: the lists it signed before this renewal are
+            # still on air and must open under the new set too.
+            since = {} if current is None else {
+                e.key_id: e.valid_from for e in current.signing_keys
+                if any(k.key_id == e.key_id and k.public_key == e.public_key
+                       for k in keys.signing_keys)}
             request = keyset_request(keys, valid_from=now, expires=expires, master_ids=ids,
-                                     signing_key_ids=keep, token_keys=token_keys).to_bytes()
+                                     signing_key_ids=keep, token_keys=token_keys,
+                                     since=since).to_bytes()
             write_secret_file(self.path / REQUEST_FILE, request)
             reg.audit(now, by, "request-keyset", f"signing keys {list(keep)}, master ids "
                       f"{ids.lo}..{ids.hi}, valid {valid_days} days")

@@ -360,3 +360,22 @@ def test_master_rolls_stay_on_air_while_their_id_is_in_range(home) -> None:
     later = NOW + 10 * DAY_S
     assert roll.valid_until < later
     assert [b.seq for b in home.carousel(later) if b.kind is BundleKind.MASTER_ROLL] == [2]
+
+
+def test_a_list_built_before_a_key_set_renewal_still_opens_under_the_new_set(home) -> None:
+    """A renewal that keeps the signing key keeps that key's start: the full list built before
+    it is still on air, and a terminal that adopted the new set first must open it (found by
+    the terminal trust tests: it was refused as signed before the key was valid)."""
+    home.revoke(["77"], "stolen", now=NOW, by=OPERATOR)
+    before = home.build(now=NOW, by=OPERATOR)
+    later = NOW + 3600
+    signed = root_of(home).sign_keyset(home.request_keyset(now=later, by=OPERATOR))
+    home.import_trust([signed], now=later, by=OPERATOR)
+    renewed = TerminalKeys.from_file(home.provision(now=later, by=OPERATOR))
+    assert renewed.keyset.version == 2
+    _, hot = decode_list(open_bundle(before.sealed, renewed.trust, later).body)
+    assert hot.ids.tolist() == [77]
+    # A new signing key starts at the renewal: nothing it could have signed before counts.
+    request = home.request_keyset(now=later + 60, by=OPERATOR, new_signing_key=True)
+    home.import_trust([root_of(home).sign_keyset(request)], now=later + 60, by=OPERATOR)
+    assert [e.valid_from for e in home.keyset(later + 60).signing_keys] == [later + 60]
