@@ -8,10 +8,6 @@ import pytest
 from hotcast.cli import main
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hotcast/demo.py _center (line 86) still calls CenterHome.init without root_pub and "
-    "passphrase: the demo exits 1 with a TypeError (issue 6 wants it to run unchanged, with "
-    "a trial root)"))
 def test_small_demo_keeps_signal_and_spectrum(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--revoked", "2000", "--out", str(out)]) == 0

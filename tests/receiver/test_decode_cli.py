@@ -126,7 +126,7 @@ def wav_header(channels: int, bits: int, rate: int = MPX_RATE_HZ, frames: int = 
 
 @pytest.mark.parametrize("case", [
     "missing_file", "unknown_format", "no_rate", "rate_too_low", "rate_contradicts_meta",
-    "stereo_wav", "8bit_wav", "random_bytes_wav", "unknown_profile", "empty_wav",
+    "three_channel_wav", "12bit_wav", "random_bytes_wav", "unknown_profile", "empty_wav",
 ])
 def test_unusable_input_exits_2_with_a_message_and_store_untouched(capsys, sig, home, tmp_path,
                                                                    case):
@@ -138,8 +138,8 @@ def test_unusable_input_exits_2_with_a_message_and_store_untouched(capsys, sig, 
         "no_rate": ["--input", raw, "--format", "cu8"],
         "rate_too_low": ["--input", sig[1]["s16le"], "--rate", 48_000],
         "rate_contradicts_meta": ["--input", sig[1]["cu8"], "--rate", 2_400_000],
-        "stereo_wav": ["--input", write_bytes(tmp_path / "st.wav", wav_header(2, 16))],
-        "8bit_wav": ["--input", write_bytes(tmp_path / "b8.wav", wav_header(1, 8))],
+        "three_channel_wav": ["--input", write_bytes(tmp_path / "c3.wav", wav_header(3, 16))],
+        "12bit_wav": ["--input", write_bytes(tmp_path / "b12.wav", wav_header(1, 12))],
         "random_bytes_wav": ["--input", raw, "--format", "wav"],
         "unknown_profile": ["--input", sig[1]["cu8"], "--profile", "audio"],
         "empty_wav": ["--input", write_bytes(tmp_path / "e.wav", b"")],
