@@ -106,7 +106,9 @@ def cmd_init(args: argparse.Namespace, ctx) -> int:
     with CenterHome.init(home_path, universe, root_pub=root_pub, now=now, by=by,
                          passphrase=passphrase, db=args.db) as home:
         out = {"home": str(home.path), "universe": str(home.universe),
-               "keyset_request": str(home.path / REQUEST_FILE), "database": home.database}
+               "keyset_request": str(home.path / REQUEST_FILE)}
+        if args.db is not None:
+            out["database"] = home.database
         if trial is not None:
             signed = RootHome.open(trial, lambda: passphrase).sign_keyset(
                 (home.path / REQUEST_FILE).read_bytes())

@@ -110,7 +110,8 @@ class Sqlite(Dialect):
 
 class Postgres(Dialect):
     name = "postgresql"
-    begin_write = ("BEGIN ISOLATION LEVEL READ COMMITTED", "LOCK TABLE meta IN EXCLUSIVE MODE")
+    # One round trip (a simple query of two statements): the lock is held for less time.
+    begin_write = ("BEGIN ISOLATION LEVEL READ COMMITTED; LOCK TABLE meta IN EXCLUSIVE MODE",)
     begin_write_unlocked = ("BEGIN ISOLATION LEVEL READ COMMITTED",)
     # One snapshot for a whole read (what is on air is read from several tables).
     begin_read = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",)
