@@ -65,7 +65,8 @@ class UpsertCounts:
 
 
 class Registry:
-    """One open registry database. Use ``create`` or ``open``; close with ``close()``.
+    """One open registry database. ``open`` an existing one; a new one is ``connect(...,
+    creating=True)`` then ``create_tables`` in a transaction; close with ``close()``.
 
     ``target`` is a ``Path`` (SQLite) or a ``postgresql://`` URL. ``execute``, ``query`` and
     ``transaction`` are the portable door for modules that keep their own rows here (SQL with
@@ -107,7 +108,7 @@ class Registry:
 
     @classmethod
     def connect(cls, target: Path | str, *, creating: bool = False) -> Registry:
-        """A connection to ``target`` without any check of what it holds (``create``, ``open``
+        """A connection to ``target`` without any check of what it holds (``open``, ``init``
         and ``migrate`` build on it). A new SQLite file is made 0600 before SQLite opens it (its
         -wal and -shm files take its mode)."""
         dialect = dialect_of(target)
@@ -122,19 +123,6 @@ class Registry:
         except dialect.database_errors as exc:
             raise CenterStateError(f"registry {path} is unreadable: {exc}") from None
         return cls(conn, path, dialect)
-
-    @classmethod
-    def create(cls, target: Path | str, meta: dict[str, str]) -> Registry:
-        """A new registry at ``target`` (a file that must not exist, or an empty PostgreSQL
-        schema) with ``meta`` key/values."""
-        reg = cls.connect(target, creating=True)
-        try:
-            with reg.transaction(lock=False):
-                reg.create_tables(meta)
-        except BaseException:
-            reg.close()
-            raise
-        return reg
 
     def create_tables(self, meta: dict[str, str]) -> None:
         """Make the tables in an empty target and write ``meta`` (call in a transaction)."""
@@ -221,7 +209,7 @@ class Registry:
         return self._dialect.iter_rows(self._conn, self._dialect.sql(sql), tuple(params), chunk)
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
-        """Bulk insert (PostgreSQL: COPY)."""
+        """Bulk insert (PostgreSQL: COPY, a round trip per 5000 rows or so, not one per row)."""
         self._dialect.insert_rows(self._conn, table, columns, rows)
 
     def restart_identity(self, table: str) -> None:
@@ -300,8 +288,8 @@ class Registry:
             expiry = np.where(listed, old_expiry, 0).astype(np.uint16)
         same = listed & (old_reason == reasons) & (old_expiry == expiry)
         add, change = ~listed, listed & ~same
-        self.executemany(
-            "INSERT INTO hot (card, reason, listed_at, listed_by, expiry) VALUES (?, ?, ?, ?, ?)",
+        self.insert_rows(
+            "hot", ("card", "reason", "listed_at", "listed_by", "expiry"),
             zip(to_stored(ids[add]), reasons[add].tolist(), repeat(now), repeat(by),
                 expiry[add].tolist()),
         )
@@ -310,9 +298,8 @@ class Registry:
             zip(reasons[change].tolist(), expiry[change].tolist(), to_stored(ids[change])),
         )
         for mask, name in ((add, action), (change, action + "-change")):
-            self.executemany(
-                "INSERT INTO audit (at, by, action, card, reason, expiry, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            self.insert_rows(
+                "audit", ("at", "by", "action", "card", "reason", "expiry", "note"),
                 zip(repeat(now), repeat(by), repeat(name), to_stored(ids[mask]),
                     reasons[mask].tolist(), expiry[mask].tolist(), repeat(note)),
             )
@@ -349,10 +336,8 @@ class Registry:
         if not listed.all():
             raise NotListedError(f"card {int(ids[~listed][0])} is not on the hot list")
         self.executemany("DELETE FROM hot WHERE card=?", ((c,) for c in stored))
-        self.executemany(
-            "INSERT INTO audit (at, by, action, card, note) VALUES (?, ?, 'reinstate', ?, ?)",
-            ((now, by, c, note) for c in stored),
-        )
+        self.insert_rows("audit", ("at", "by", "action", "card", "note"),
+                         ((now, by, "reinstate", c, note) for c in stored))
 
     # -- audit ---------------------------------------------------------------------------
 

@@ -153,9 +153,15 @@ class Postgres(Dialect):
 
     def insert_rows(self, conn: Any, table: str, columns: Sequence[str],
                     rows: Iterable[tuple]) -> None:
-        # COPY: an order of magnitude faster than INSERTs for a million cards.
+        # COPY: an order of magnitude faster than INSERTs for a million cards. Nothing to
+        # insert costs no round trip.
+        rows = iter(rows)
+        first = next(rows, None)
+        if first is None:
+            return
         with conn.cursor() as cur:
             with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                copy.write_row(first)
                 for row in rows:
                     copy.write_row(row)
 
