@@ -320,6 +320,13 @@ class CenterHome:
         since the keys were last adopted, adopt it first (inside the caller's transaction)."""
         keyset = self._require_keyset(now)
         held = self._keys()
+        rolled = [r["announces_key"] for r in reg.rolls(held.current_master_id + 1)]
+        if rolled:
+            # Several homes share a PostgreSQL registry: another one rolled the master key,
+            # and sealing under the old one would fork what terminals are told is current.
+            raise HomeError(f"the registry has rolled the master key to id {max(rolled)} but "
+                            f"{self.path / KEYS_FILE} holds id {held.current_master_id}: another "
+                            "home on this registry rotated; copy its center.keys here")
         try:
             keys = adopt_keyset(held, keyset, now)
         except KeySetMismatchError as exc:

@@ -6,6 +6,7 @@ PostgreSQL cases skip, naming why, when no server is reachable (see pg_fixtures)
 from __future__ import annotations
 
 import json
+import shutil
 import stat
 from pathlib import Path
 
@@ -314,6 +315,26 @@ def test_a_failed_init_leaves_the_database_empty(tmp_path: Path, pg_url: str,
     monkeypatch.undo()
     with make_home_on(tmp_path / "again", pg_url) as home:  # empty again: init succeeds
         assert home.count() == 0
+
+
+def test_a_home_whose_keys_missed_a_roll_on_the_shared_registry_signs_nothing(
+        tmp_path: Path, pg_url: str) -> None:
+    with make_home_on(tmp_path / "a", pg_url) as a:
+        a.build(now=NOW, by=OPERATOR)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # a second machine on the same registry
+    with CenterHome.open(tmp_path / "a", PASSPHRASE) as a:
+        a.rotate_master(now=NOW + 1, by=OPERATOR)
+    with CenterHome.open(tmp_path / "b", PASSPHRASE) as b:
+        before = state(b)
+        for act in (lambda: b.build(now=NOW + 2, by=OPERATOR),
+                    lambda: b.rotate_master(now=NOW + 2, by=OPERATOR),
+                    lambda: b.provision(now=NOW + 2, by=OPERATOR)):
+            with pytest.raises(HomeError, match="another home on this registry rotated"):
+                act()
+        assert state(b) == before
+    shutil.copy(tmp_path / "a" / "center.keys", tmp_path / "b" / "center.keys")
+    with CenterHome.open(tmp_path / "b", PASSPHRASE) as b:
+        assert b.build(now=NOW + 3, by=OPERATOR).seq == 2
 
 
 def _downgrade_to_v2(home: CenterHome) -> None:
