@@ -223,9 +223,16 @@ class Registry:
     def transaction(self, *, lock: bool = True) -> Iterator[None]:
         """One write transaction: commit on success, roll back on error. ``lock``: take the
         registry's writer lock (always, except while the tables are being made)."""
-        for statement in (self._dialect.begin_write if lock else
-                          self._dialect.begin_write_unlocked):
-            self._conn.execute(statement)
+        try:
+            for statement in (self._dialect.begin_write if lock else
+                              self._dialect.begin_write_unlocked):
+                self._conn.execute(statement)
+        except self._dialect.database_errors as exc:
+            self._rollback()
+            if self._dialect.is_lock_timeout(exc):
+                raise CenterStateError(f"the registry {self.where} stayed locked by another "
+                                       "writer past the wait limit; nothing changed") from None
+            raise
         yield from self._finish()
 
     @contextmanager
@@ -243,10 +250,13 @@ class Registry:
             committed = True
         finally:
             if not committed:
-                try:
-                    self._conn.execute("ROLLBACK")
-                except self._dialect.database_errors:
-                    pass  # the connection is gone; so is the transaction
+                self._rollback()
+
+    def _rollback(self) -> None:
+        try:
+            self._conn.execute("ROLLBACK")
+        except self._dialect.database_errors:
+            pass  # no transaction open, or the connection is gone: so is the transaction
 
     # -- hot cards -----------------------------------------------------------------------
 

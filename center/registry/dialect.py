@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import os
+from abc import ABC, abstractmethod
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -38,7 +39,7 @@ LOCK_WAIT_S = 60
 CONNECT_TIMEOUT_S = 10
 
 
-class Dialect:
+class Dialect(ABC):
     """How one database does what the registry needs. Subclasses: ``Sqlite``, ``Postgres``."""
 
     name: str
@@ -51,12 +52,16 @@ class Dialect:
     def sql(self, text: str) -> str:
         return text
 
-    def executemany(self, conn: Any, sql: str, rows: Iterable[tuple]) -> None:
-        raise NotImplementedError
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the writer lock stayed taken for ``LOCK_WAIT_S``."""
+        return False
 
+    @abstractmethod
+    def executemany(self, conn: Any, sql: str, rows: Iterable[tuple]) -> None: ...
+
+    @abstractmethod
     def table_names(self, conn: Any) -> list[str]:
         """Names of the tables in the registry's namespace (its schema, or the file)."""
-        raise NotImplementedError
 
     def iter_rows(self, conn: Any, sql: str, params: tuple, chunk: int) -> Iterator[tuple]:
         """Rows of a query, fetched ``chunk`` at a time (never the whole result in memory)."""
@@ -102,6 +107,9 @@ class Sqlite(Dialect):
     def executemany(self, conn: sqlite3.Connection, sql: str, rows: Iterable[tuple]) -> None:
         conn.executemany(sql, rows)
 
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
     def table_names(self, conn: sqlite3.Connection) -> list[str]:
         rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND "
                             "name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()
@@ -136,6 +144,9 @@ class Postgres(Dialect):
 
     def sql(self, text: str) -> str:
         return _to_format_style(text)
+
+    def is_lock_timeout(self, exc: BaseException) -> bool:
+        return isinstance(exc, self._psycopg.errors.LockNotAvailable)
 
     def executemany(self, conn: Any, sql: str, rows: Iterable[tuple]) -> None:
         rows = list(rows)

@@ -34,6 +34,7 @@ from center.errors import (
     UsageError,
 )
 from center.registry import db as dbmod
+from center.registry import dialect as dialectmod
 from center.registry import home as homemod
 from center.registry.dburl import check_url, redact, same_database
 from center.registry.dialect import _to_format_style
@@ -258,6 +259,18 @@ def test_a_read_snapshot_holds_while_another_process_writes(any_home: CenterHome
             other.revoke(["2"], now=NOW, by=OPERATOR)
             assert any_home.count() == before == 1
         assert any_home.count() == 2
+
+
+def test_a_writer_held_up_past_the_wait_limit_changes_nothing(any_home: CenterHome,
+                                                              monkeypatch) -> None:
+    monkeypatch.setattr(dialectmod, "LOCK_WAIT_S", 1)
+    with CenterHome.open(any_home.path, PASSPHRASE) as other:
+        with any_home.registry.transaction():  # a writer that does not let go
+            with pytest.raises(CenterStateError, match="stayed locked by another writer"):
+                other.revoke(["5"], now=NOW, by=OPERATOR)
+        assert other.count() == 0
+        other.revoke(["5"], now=NOW, by=OPERATOR)  # the lock is free again
+        assert any_home.count() == 1
 
 
 def test_the_home_records_its_database(tmp_path: Path, db: str | None, backend: str) -> None:
