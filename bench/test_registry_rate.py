@@ -58,7 +58,8 @@ def database(request):
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{server}{'&' if '?' in server else '?'}options={quote(f'-csearch_path={schema}', safe='')}"
+    options = quote(f"-csearch_path={schema}", safe="")
+    yield f"{server}{'&' if '?' in server else '?'}options={options}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
 

@@ -97,7 +97,8 @@ def parse_range(text: str) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def check_ranges(role: Role, ranges: Iterable[tuple[int, int] | str] | None) -> list[tuple[int, int]]:
+def check_ranges(role: Role,
+                 ranges: Iterable[tuple[int, int] | str] | None) -> list[tuple[int, int]]:
     """The ranges as sorted (lo, hi) pairs; issuers need at least one, others none."""
     out = []
     for r in ranges or ():

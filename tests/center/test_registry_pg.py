@@ -73,7 +73,8 @@ def test_every_unquoted_mark_becomes_one_placeholder(sql: str) -> None:
 
 @pytest.mark.parametrize("url, shown", [
     ("postgresql://ann:s3cret@db.example:5432/reg", "postgresql://ann:***@db.example:5432/reg"),
-    ("postgresql://ann@/reg?host=/run/pg&password=s3cret", "postgresql://ann@/reg?host=/run/pg&password=***"),
+    ("postgresql://ann@/reg?host=/run/pg&password=s3cret",
+     "postgresql://ann@/reg?host=/run/pg&password=***"),
     ("postgres://db/reg", "postgres://db/reg"),
 ])
 def test_urls_are_shown_without_their_password(url: str, shown: str) -> None:
