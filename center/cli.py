@@ -18,7 +18,8 @@ from pathlib import Path
 from center import cli_output as out
 from center.errors import UsageError
 from center.registry.building import DEFAULT_ROLL_VALID_S, DEFAULT_VALID_S
-from center.registry.home import REQUEST_FILE, CenterHome, check_new_home
+from center.registry.home import MIGRATED_FILE, REQUEST_FILE, CenterHome, check_new_home
+from center.registry.operators import Operator, Role, format_ranges
 from center.root.home import RootHome, trial_root_path
 from center.registry.inputs import parse_date_end, parse_universe
 from center.registry.secretfile import write_public_file, write_secret_file
@@ -73,7 +74,8 @@ def _write_bundle(ctx, path: str, data: bytes) -> None:
 
 
 def _open(args: argparse.Namespace, ctx) -> CenterHome:
-    return CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys"))
+    return CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys"),
+                           db=getattr(args, "db", None))
 
 
 def _read(path: str, what: str) -> bytes:
@@ -90,7 +92,7 @@ def cmd_init(args: argparse.Namespace, ctx) -> int:
     universe = None if args.universe is None else parse_universe(args.universe)
     home_path = ctx.home(args, ROLE, creating=True)
     now, by = ctx.now(), ctx.operator(args)
-    check_new_home(home_path)
+    check_new_home(home_path, args.db)
     passphrase = ctx.passphrase("the new center keys", confirm=True)
     trial = None
     if args.root_pub is None:
@@ -102,9 +104,11 @@ def cmd_init(args: argparse.Namespace, ctx) -> int:
     else:
         root_pub = _read(args.root_pub, "root set")
     with CenterHome.init(home_path, universe, root_pub=root_pub, now=now, by=by,
-                         passphrase=passphrase) as home:
+                         passphrase=passphrase, db=args.db) as home:
         out = {"home": str(home.path), "universe": str(home.universe),
                "keyset_request": str(home.path / REQUEST_FILE)}
+        if args.db is not None:
+            out["database"] = home.database
         if trial is not None:
             signed = RootHome.open(trial, lambda: passphrase).sign_keyset(
                 (home.path / REQUEST_FILE).read_bytes())
@@ -294,6 +298,48 @@ def cmd_status(args: argparse.Namespace, ctx) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace, ctx) -> int:
+    with _open(args, ctx) as home:
+        source = home.database
+        copied = home.migrate(args.to, now=ctx.now(), by=ctx.operator(args))
+        for table in copied:
+            ctx.emit({"table": table.table, "rows": table.rows, "sha256": table.sha256,
+                      "verified": True})
+        ctx.emit({"migrated": True, "from": source, "to": home.database,
+                  "backup": str(home.path / MIGRATED_FILE)})
+    return 0
+
+
+def _operator_line(op: Operator) -> dict:
+    return {"name": op.name, "role": op.role.value, "ranges": format_ranges(op.ranges),
+            "created_at": op.created_at, "created_at_utc": out.utc(op.created_at),
+            "created_by": op.created_by, "revoked_at": op.revoked_at,
+            "revoked_at_utc": out.utc(op.revoked_at), "revoked_by": op.revoked_by}
+
+
+def cmd_operators_add(args: argparse.Namespace, ctx) -> int:
+    with _open(args, ctx) as home:
+        token = home.add_operator(args.name, args.role, ranges=args.range, now=ctx.now(),
+                                  by=ctx.operator(args), note=args.note)
+        (made,) = [o for o in home.operators() if o.name == args.name and o.revoked_at is None]
+        ctx.emit({**_operator_line(made), "token": token})
+    return 0
+
+
+def cmd_operators_list(args: argparse.Namespace, ctx) -> int:
+    with _open(args, ctx) as home:
+        ctx.emit_many(_operator_line(o) for o in home.operators()
+                      if not args.active or o.revoked_at is None)
+    return 0
+
+
+def cmd_operators_revoke(args: argparse.Namespace, ctx) -> int:
+    with _open(args, ctx) as home:
+        ctx.emit(_operator_line(home.revoke_operator(args.name, now=ctx.now(),
+                                                     by=ctx.operator(args), note=args.note)))
+    return 0
+
+
 # -- parsers ------------------------------------------------------------------------------
 
 
@@ -301,6 +347,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register the registry, key and bundle commands under ``hotcast center``."""
     home = argparse.ArgumentParser(add_help=False)
     home.add_argument("--home", help="center home folder (default $HOTCAST_HOME, else ./hotcast-home)")
+    home.add_argument("--db", metavar="URL", help="the registry's PostgreSQL database "
+                      "(postgresql://USER@HOST/DBNAME): with init, an empty one to make the "
+                      "registry in (default: SQLite in the home); elsewhere it must be the one "
+                      "the home records (no need to give it)")
     by = argparse.ArgumentParser(add_help=False)
     by.add_argument("--by", help="operator name for the audit log (default $HOTCAST_OPERATOR, "
                                  "else the login name)")
@@ -385,3 +435,31 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", default="fm", help="profile whose cycle to show (default fm)")
     p.add_argument("--table", action=argparse.BooleanOptionalAction, default=None,
                    help="a table for people (default on a terminal) or one JSON object")
+    p = add("migrate", cmd_migrate, "copy the home's SQLite registry into an empty PostgreSQL "
+            "database, verify the copy, and switch the home to it (keys stay in the home)",
+            changes=True)
+    p.add_argument("--to", required=True, metavar="URL", help="postgresql://USER@HOST/DBNAME "
+                   "(leave the password to ~/.pgpass or $PGPASSWORD: the home records the URL)")
+    p = sub.add_parser("operators", help="operators and machines of the HTTP service: add "
+                       "(prints the token once), list, revoke",
+                       description="operators and machines of the HTTP service and their "
+                       "bearer tokens (stored as hashes only)")
+    actions = p.add_subparsers(dest="operators_command", metavar="ACTION", required=True,
+                               parser_class=type(p))
+    note = argparse.ArgumentParser(add_help=False)
+    note.add_argument("--note", default="", help="why, for the audit log")
+    q = actions.add_parser("add", parents=[home, by, note], help="add an operator; prints its "
+                           "token once (a JSON line)")
+    q.set_defaults(func=cmd_operators_add)
+    q.add_argument("--role", required=True, type=str.lower, choices=[r.value for r in Role])
+    q.add_argument("--range", action="append", metavar="LO-HI", help="a card ID range an "
+                   "issuer may report and reinstate (repeat for more; issuers only)")
+    q.add_argument("name", metavar="NAME")
+    q = actions.add_parser("list", parents=[home], help="every operator ever added, revoked "
+                           "ones too, as JSON lines (never tokens)")
+    q.set_defaults(func=cmd_operators_list)
+    q.add_argument("--active", action="store_true", help="only those not revoked")
+    q = actions.add_parser("revoke", parents=[home, by, note], help="revoke an operator: its "
+                           "token opens nothing from now on")
+    q.set_defaults(func=cmd_operators_revoke)
+    q.add_argument("name", metavar="NAME")

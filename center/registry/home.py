@@ -3,7 +3,10 @@ what it published.
 
 Layout of the folder (0700, every file 0600; the runner refuses a home others can read):
     hotcast-role        "center"
-    registry.sqlite     hot cards, audit log, bundle history, root sets and key sets (center.registry.db)
+    registry.sqlite     hot cards, audit log, bundle history, root sets and key sets, operators
+                        (center.registry.db), unless the home is on PostgreSQL:
+    registry.url        the PostgreSQL database the registry lives in (center.registry.dburl);
+                        after ``migrate``, registry.sqlite.pre-migrate keeps the SQLite file
     center.keys         CenterKeys, encrypted under the operator's passphrase (scrypt, AES-GCM)
     center.keys.pending new keys of a rotation in flight (see ``_recover_pending``)
     published.head      epoch, seq and digest of the newest list this center published
@@ -16,8 +19,10 @@ and becomes current at its ``valid_from``; only then can lists be built. Root ro
 imported the same way, each verified against the root set before it (k of n, TUF's rule).
 
 Invariants:
-* Every method that changes the home holds the writer lock and one SQLite transaction, reads
-  the keys inside them, validates all input before writing, and changes nothing on error.
+* Every method that changes the home holds the writer lock and one registry transaction (which
+  holds the registry's own writer lock: on PostgreSQL several homes on several machines may
+  share one registry), reads the keys inside them, validates all input before writing, and
+  changes nothing on error.
 * Time is passed in (``now``, unix seconds UTC); this module never reads the clock.
 * The published head is kept outside the registry: a build refuses to go on from a registry
   whose newest list is older than the head (a database restored from a backup would reuse
@@ -30,16 +35,27 @@ Invariants:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from center.errors import CenterStateError, HomeError, ListedCardError, TrustImportError
-from center.registry import building
+from center.errors import (
+    CenterInputError,
+    CenterStateError,
+    HomeError,
+    ListedCardError,
+    MigrationError,
+    NonEmptyDatabaseError,
+    TrustImportError,
+)
+from center.registry import building, migrate
+from center.registry import operators as ops
 from center.registry.csvimport import decode_csv_bytes, parse_csv
 from center.registry.db import Registry, UpsertCounts
+from center.registry.dburl import check_url, redact, same_database
 from center.registry.inputs import parse_card_ids, parse_reason
+from center.registry.operators import Operator, Role
 from center.registry.secretfile import home_lock, write_secret_file
 from crypto import (
     BundleKind,
@@ -69,6 +85,8 @@ from framing import HotList, Reason, Universe
 ROLE = "center"
 ROLE_FILE = "hotcast-role"
 REGISTRY_FILE = "registry.sqlite"
+DB_URL_FILE = "registry.url"
+MIGRATED_FILE = "registry.sqlite.pre-migrate"
 KEYS_FILE = "center.keys"
 PENDING_KEYS_FILE = "center.keys.pending"
 HEAD_FILE = "published.head"
@@ -84,6 +102,7 @@ DEFAULT_KEYSET_DAYS = 366
 DEFAULT_MASTER_IDS = 4096
 
 Passphrase = Callable[[], str]
+CardRanges = Sequence[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -135,11 +154,15 @@ class CenterHome:
     @classmethod
     def init(cls, path: str | os.PathLike, universe: Universe | None = None, *, root_pub: bytes,
              now: int, by: str, passphrase: Passphrase | str,
-             master_ids: int = DEFAULT_MASTER_IDS) -> CenterHome:
+             master_ids: int = DEFAULT_MASTER_IDS, db: str | None = None) -> CenterHome:
         """Create a new home at ``path`` (absent or an empty folder) with fresh center keys that
         trust the root set ``root_pub`` (the root's self-signed public root set), and write the
-        first key set request for that root to sign (``REQUEST_FILE``)."""
+        first key set request for that root to sign (``REQUEST_FILE``). The registry is a
+        SQLite file in the home, or with ``db`` (a ``postgresql://`` URL) that database, which
+        must be empty; the home records it."""
         path = Path(path)
+        if db is not None:
+            check_url(db)
         universe = DEFAULT_UNIVERSE if universe is None else universe
         secret = _as_passphrase(passphrase)
         try:
@@ -153,6 +176,7 @@ class CenterHome:
         path.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
         os.chmod(path, HOME_MODE)
         created: list[Path] = []
+        made_tables: Registry | None = None
         done = False
         try:
             with home_lock(path / LOCK_FILE):
@@ -162,36 +186,72 @@ class CenterHome:
                                    (KEYS_FILE, keys.to_file(secret()))):
                     created.append(path / name)
                     write_secret_file(path / name, data)
-                created.append(path / REGISTRY_FILE)
-                reg = Registry.create(path / REGISTRY_FILE, {
-                    "universe": str(universe), "created_at": str(now),
-                })
+                if db is None:
+                    created.append(path / REGISTRY_FILE)
+                reg = Registry.connect(path / REGISTRY_FILE if db is None else db,
+                                       creating=True)
                 request = _first_request(keys, now, master_ids)
-                with reg.transaction():
+                with reg.transaction(lock=False):
+                    reg.create_tables({"universe": str(universe), "created_at": str(now)})
                     reg.record_trust("root_set", 1, bytes(root_pub), now, by)
                     reg.audit(now, by, "init", f"universe {universe}; root set v1 "
                               f"({root.threshold} of {len(root.keys)}); signing key "
-                              f"{keys.signing_key_id}, master key {keys.current_master_id}")
+                              f"{keys.signing_key_id}, master key {keys.current_master_id}; "
+                              f"registry {reg.dialect}")
+                if db is not None:
+                    made_tables = reg
+                    created.append(path / DB_URL_FILE)
+                    write_secret_file(path / DB_URL_FILE, f"{db}\n".encode())
                 created.append(path / REQUEST_FILE)
                 write_secret_file(path / REQUEST_FILE, request)
             done = True
         finally:
             if not done:  # leave no half-made home behind
+                if made_tables is not None:
+                    made_tables.drop_tables()
+                    made_tables.close()
                 for made in created:
                     for suffix in ("", "-wal", "-shm"):
                         made.with_name(made.name + suffix).unlink(missing_ok=True)
         return cls(path, reg, secret)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, passphrase: Passphrase | str | None = None) -> CenterHome:
+    def open(cls, path: str | os.PathLike, passphrase: Passphrase | str | None = None, *,
+             db: str | None = None) -> CenterHome:
+        """Open the home at ``path`` and the registry it records; ``db``, when given, must name
+        the database the home uses (a script that says where it expects the registry)."""
         path = Path(path)
-        if not (path / REGISTRY_FILE).is_file():
-            raise HomeError(f"no center home at {path} (run `hotcast center init --home {path}`)")
-        return cls(path, Registry.open(path / REGISTRY_FILE),
+        target = registry_target(path)
+        if db is not None:
+            check_url(db)
+            if not isinstance(target, str) or not same_database(db, target):
+                where = redact(target) if isinstance(target, str) else "its own SQLite file"
+                raise HomeError(f"{path} uses {where}, not {redact(db)} (a home moves to "
+                                "PostgreSQL with `hotcast center migrate --to URL`)")
+        return cls(path, Registry.open(target),
                    None if passphrase is None else _as_passphrase(passphrase))
 
+    @property
+    def registry(self) -> Registry:
+        """The open registry: ``execute``/``query``/``transaction`` for modules that keep their
+        own rows in it (the HTTP service, the scheduler)."""
+        return self._reg
+
+    @property
+    def database(self) -> str:
+        """Where the registry is: the SQLite file, or the URL (password redacted)."""
+        return self._reg.where
+
     @contextmanager
-    def _writing(self) -> Iterator[Registry]:
+    def _writing(self, *, keys: bool = True) -> Iterator[Registry]:
+        """The home's writer lock and one registry transaction. ``keys=False``: a change of
+        registry rows only (cards, operators); on PostgreSQL it skips the home's file lock,
+        which guards the key files, and queues on the registry's own lock alone (FIFO in the
+        server, where a flock wakes every waiter at once)."""
+        if not keys and self._reg.dialect == "postgresql":
+            with self._reg.transaction():
+                yield self._reg
+            return
         with home_lock(self.path / LOCK_FILE):
             self._recover_pending()
             with self._reg.transaction():
@@ -260,6 +320,13 @@ class CenterHome:
         since the keys were last adopted, adopt it first (inside the caller's transaction)."""
         keyset = self._require_keyset(now)
         held = self._keys()
+        rolled = [r["announces_key"] for r in reg.rolls(held.current_master_id + 1)]
+        if rolled:
+            # Several homes share a PostgreSQL registry: another one rolled the master key,
+            # and sealing under the old one would fork what terminals are told is current.
+            raise HomeError(f"the registry has rolled the master key to id {max(rolled)} but "
+                            f"{self.path / KEYS_FILE} holds id {held.current_master_id}: another "
+                            "home on this registry rotated; copy its center.keys here")
         try:
             keys = adopt_keyset(held, keyset, now)
         except KeySetMismatchError as exc:
@@ -345,24 +412,34 @@ class CenterHome:
     # -- the hot list --------------------------------------------------------------------
 
     def revoke(self, cards: Iterable[str | int], reason: Reason | str = Reason.STOLEN, *,
-               now: int, by: str, note: str = "") -> UpsertCounts:
-        """List cards (IDs as decimal text or ints); a listed card takes the new reason."""
+               now: int, by: str, note: str = "",
+               allowed_ranges: CardRanges | None = None) -> UpsertCounts:
+        """List cards (IDs as decimal text or ints); a listed card takes the new reason.
+        ``allowed_ranges`` (an issuer's card ranges): a card outside them refuses the whole
+        call (``OutsideRangesError``), nothing changed."""
         reason = parse_reason(reason) if isinstance(reason, str) else Reason(reason)
         ids = parse_card_ids([str(c) for c in cards], self.universe)
+        if allowed_ranges is not None:
+            ops.check_in_ranges(ids, allowed_ranges)
         reasons = building.full_of(len(ids), int(reason))
-        with self._writing() as reg:
+        with self._writing(keys=False) as reg:
             return reg.upsert(ids, reasons, None, now, by, "revoke", note)
 
-    def reinstate(self, cards: Iterable[str | int], *, now: int, by: str, note: str = "") -> int:
-        """Remove cards from the list; every one must be listed (``NotListedError``)."""
+    def reinstate(self, cards: Iterable[str | int], *, now: int, by: str, note: str = "",
+                  allowed_ranges: CardRanges | None = None) -> int:
+        """Remove cards from the list; every one must be listed (``NotListedError``) and, with
+        ``allowed_ranges``, inside them (``OutsideRangesError``); else nothing changes."""
         ids = parse_card_ids([str(c) for c in cards], self.universe)
-        with self._writing() as reg:
+        if allowed_ranges is not None:
+            ops.check_in_ranges(ids, allowed_ranges)
+        with self._writing(keys=False) as reg:
             reg.remove(ids, now, by, note)
         return len(ids)
 
     def import_csv(self, source: Path | str | bytes, *, now: int, by: str,
-                   note: str = "") -> ImportResult:
-        """Import ``card_id,reason[,expires]`` rows, all or nothing.
+                   note: str = "", allowed_ranges: CardRanges | None = None) -> ImportResult:
+        """Import ``card_id,reason[,expires]`` rows, all or nothing (``allowed_ranges`` as for
+        ``revoke``).
 
         ``source`` is a ``Path`` to read, CSV ``bytes``, or CSV text as ``str``.
         """
@@ -370,7 +447,9 @@ class CenterHome:
             source = source.read_bytes()
         text = decode_csv_bytes(source) if isinstance(source, bytes) else source
         rows: HotList = parse_csv(text, self.universe, now)
-        with self._writing() as reg:
+        if allowed_ranges is not None:
+            ops.check_in_ranges(rows.ids, allowed_ranges)
+        with self._writing(keys=False) as reg:
             counts = reg.upsert(rows.ids, rows.reasons, rows.expiry, now, by, "import", note)
             reg.audit(now, by, "import-file", f"{note}: {len(rows)} rows, {counts.added} added, "
                       f"{counts.changed} changed, {counts.unchanged} unchanged")
@@ -383,6 +462,67 @@ class CenterHome:
 
     def count(self) -> int:
         return self._reg.count()
+
+    # -- operators and machines (the HTTP service's tokens) -------------------------------
+
+    def add_operator(self, name: str, role: Role | str, *, ranges: CardRanges | None = None,
+                     now: int, by: str, note: str = "") -> str:
+        """Add an operator or machine; its bearer token, returned this once (the registry keeps
+        only its hash). ``ranges`` (inclusive card ID pairs or ``"LO-HI"`` text) for an issuer,
+        required and only for it."""
+        name = ops.check_name(name)
+        role = ops.parse_role(role)
+        pairs = ops.check_ranges(role, ranges)
+        token = ops.new_token()
+        with self._writing(keys=False) as reg:
+            ops.insert(reg, name, role, pairs, token, now, by)
+            shown = f", ranges {','.join(ops.format_ranges(pairs))}" if pairs else ""
+            reg.audit(now, by, "operator-add", f"{name}: role {role.value}{shown}"
+                      + (f"; {note}" if note else ""))
+        return token
+
+    def operators(self) -> list[Operator]:
+        """Every operator ever added, oldest first, revoked ones included (never tokens)."""
+        return ops.all_operators(self._reg)
+
+    def revoke_operator(self, name: str, *, now: int, by: str, note: str = "") -> Operator:
+        """Revoke the operator ``name``: its token opens nothing from now on."""
+        with self._writing(keys=False) as reg:
+            revoked = ops.revoke(reg, name, now, by)
+            reg.audit(now, by, "operator-revoke", f"{name}: role {revoked.role.value}"
+                      + (f"; {note}" if note else ""))
+        return revoked
+
+    def authenticate(self, token: str) -> Operator | None:
+        """The operator holding ``token``, or None for an unknown or revoked one (one indexed
+        read, then a constant-time comparison)."""
+        return ops.authenticate(self._reg, token)
+
+    # -- the database --------------------------------------------------------------------
+
+    def migrate(self, to: str, *, now: int, by: str) -> list[migrate.TableCopy]:
+        """Copy this home's SQLite registry into the empty PostgreSQL database ``to``, verify
+        it table by table (row counts and content digests), then switch the home to it; the
+        SQLite file stays as ``MIGRATED_FILE``. Stop ``center broadcast`` and ``serve`` on this
+        home first: they would go on reading the SQLite file."""
+        check_url(to)
+        if self._reg.dialect != "sqlite":
+            raise MigrationError(f"{self.path} already uses {self._reg.where}")
+        with home_lock(self.path / LOCK_FILE):
+            if (self.path / MIGRATED_FILE).exists():
+                raise MigrationError(f"{self.path / MIGRATED_FILE} is in the way: move it "
+                                     "elsewhere first")
+            copied = migrate.copy_registry(self._reg, to, now=now, by=by)
+            new = Registry.open(to)
+            write_secret_file(self.path / DB_URL_FILE, f"{to}\n".encode())
+            old, self._reg = self._reg, new
+            old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            old.close()
+            for suffix in ("", "-wal", "-shm"):
+                made = self.path / f"{REGISTRY_FILE}{suffix}"
+                if made.exists():
+                    os.replace(made, self.path / f"{MIGRATED_FILE}{suffix}")
+        return copied
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -579,14 +719,39 @@ def _token_keys(current: KeySet | None, keep: tuple[int, ...], retire: tuple[int
     return tuple(sorted(out, key=lambda t: t.key_id))
 
 
-def check_new_home(path: str | os.PathLike) -> None:
-    """``HomeError`` unless ``path`` is absent or an empty folder: where ``init`` may go."""
+def check_new_home(path: str | os.PathLike, db: str | None = None) -> None:
+    """``HomeError`` unless ``path`` is absent or an empty folder: where ``init`` may go; with
+    ``db``, also an error unless that database answers and is empty."""
     _check_fresh(Path(path))
+    if db is not None:
+        reg = Registry.connect(check_url(db))
+        try:
+            found = reg.table_names()
+        finally:
+            reg.close()
+        if found:
+            raise NonEmptyDatabaseError(f"the database {redact(db)} is not empty (it holds "
+                                        f"{len(found)} tables: {', '.join(found[:5])}); a new "
+                                        "registry needs an empty database or schema")
+
+
+def registry_target(path: Path) -> Path | str:
+    """Where the home at ``path`` keeps its registry: the URL ``DB_URL_FILE`` records, else
+    its SQLite file; ``HomeError`` when ``path`` is no center home."""
+    url_file = path / DB_URL_FILE
+    if url_file.is_file():
+        try:
+            return check_url(url_file.read_text(encoding="utf-8").strip())
+        except (UnicodeDecodeError, CenterInputError) as exc:
+            raise CenterStateError(f"{url_file} is corrupted: {exc}") from None
+    if (path / REGISTRY_FILE).is_file():
+        return path / REGISTRY_FILE
+    raise HomeError(f"no center home at {path} (run `hotcast center init --home {path}`)")
 
 
 def _check_fresh(path: Path) -> None:
     """Refuse to init over a home, a file, or a folder holding anything but our lock file."""
-    if (path / REGISTRY_FILE).exists() or (path / KEYS_FILE).exists():
+    if any((path / name).exists() for name in (REGISTRY_FILE, KEYS_FILE, DB_URL_FILE)):
         raise HomeError(f"center home {path} is already initialised")
     if path.exists() and (not path.is_dir() or any(p.name != LOCK_FILE for p in path.iterdir())):
         raise HomeError(f"{path} exists and is not an empty folder")
