@@ -187,6 +187,7 @@ def consistent_k(data: bytes) -> bytes:
 # detector) and ir (no rotation, shorter frames).
 FRAME_SYNC_PROFILES = ("fm", "ir")
 LLR_SCALE = 8  # a clean bit as an int8 LLR: the HARD_LLR of framing.framesync
+FRAME_SYNC_MAX_LLRS = 9_000
 
 
 def _llr_bytes(bits: np.ndarray, rng: np.random.Generator, noise: float = 0.0,
@@ -202,17 +203,19 @@ def _llr_bytes(bits: np.ndarray, rng: np.random.Generator, noise: float = 0.0,
 
 @functools.cache
 def frame_sync_llr_seeds() -> list[Seed]:
-    """First byte: the profile (index into FRAME_SYNC_PROFILES); then int8 LLRs of two frames:
-    clean, noisy, rotated by a quarter turn (fm), and starting mid-frame."""
+    """First byte: the profile (index into FRAME_SYNC_PROFILES); then int8 LLRs: for ir two
+    frames (the flywheel), for fm one frame and the start of the next (7 800 LLRs a frame:
+    inputs stay under 9 000 bytes, so the traced decoder runs a few inputs a second); clean,
+    noisy, rotated by a quarter turn (fm), and starting mid-frame."""
     rng = np.random.default_rng(7)
     seeds = []
     for index, name in enumerate(FRAME_SYNC_PROFILES):
         cfg = FRAME_PROFILES[name]
         blocks = segment(bytes(range(256)) * 4, 2, 8, cfg)
-        bits = FrameGen(cfg).process(blocks[:2])
+        bits = FrameGen(cfg).process(blocks[:2])[:FRAME_SYNC_MAX_LLRS // 2 * 2]
         head = bytes([index])
         seeds += [Seed(head + _llr_bytes(bits, rng)), Seed(head + _llr_bytes(bits, rng, noise=0.6)),
-                  Seed(head + _llr_bytes(bits[cfg.frame_bits // 2 * 2 - 100:], rng))]
+                  Seed(head + _llr_bytes(bits[cfg.frame_bits // 2 * 2 - 100:][:cfg.frame_bits + 200], rng))]
         if cfg.phase_ambiguity == 4:
             seeds.append(Seed(head + _llr_bytes(bits, rng, quarter_turns=1)))
     return seeds

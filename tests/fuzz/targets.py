@@ -27,7 +27,7 @@ from inputs_crypto import (
 from inputs_crypto import bundle_seeds
 from inputs_files import CSV_SEED, HZ_SEEDS, csv_lines, hz_text, ir_text_doc, ir_text_seeds, sigmf_doc, sigmf_seeds, wav_seeds
 from inputs_framing import (
-    FRAME_SYNC_PROFILES, INT_TOKENS, announcement_seeds, blocks_of, consistent_k, dense_list,
+    FRAME_SYNC_MAX_LLRS, FRAME_SYNC_PROFILES, INT_TOKENS, announcement_seeds, blocks_of, consistent_k, dense_list,
     forged_blocks, frame_header_seeds, frame_sync_llr_seeds, list_seeds, reassembly_seeds,
     split_announcement,
 )
@@ -298,9 +298,9 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            generate=functools.partial(dense_list, "delta"), tokens=(b"HCL\x01\x02", *INT_TOKENS),
            max_input_bytes=320 << 10),
     Target("frame_header", _run_frame_header, frame_header_seeds, (FramingError,), max_input_bytes=64),
-    # Two fm frames are 15 600 LLRs; the LDPC decoder is bounded by max_iterations per codeword.
-    Target("frame_sync", _run_frame_sync, _frame_sync_seeds, (FramingError,), max_input_bytes=20_000,
-           time_bound_s=2.0),
+    # The LDPC decoder is bounded by max_iterations per codeword.
+    Target("frame_sync", _run_frame_sync, _frame_sync_seeds, (FramingError,),
+           max_input_bytes=FRAME_SYNC_MAX_LLRS + 1, time_bound_s=2.0),
     Target("reassembly", _run_reassembly, reassembly_seeds, (FramingError,), generate=forged_blocks,
            fixup=consistent_k, max_input_bytes=1 << 16,
            time_bound_s=2.0, memory_bound_bytes=192 << 20),
