@@ -8,8 +8,11 @@ receive time (``utc``) to every event. Exit 0 when the input was read to its end
 was stopped by SIGINT / SIGTERM / ``--duration``), whatever it held; 2 when the input itself is
 unusable or the usage is wrong (unknown format, missing or contradicting rate, a rate the
 profile cannot use, a WAV we cannot read, a missing file, no terminal store), with nothing
-changed; 1 on any other failure (a device that fails mid-run). A closed stdout stops the
-printing, never the decoding: what is heard is still applied.
+changed; 1 on any other failure (a device that fails mid-run, or standard input that turns
+out unreadable after decoding began, such as a malformed `.ir` line: a `.ir` file is checked
+whole before, so it exits 2). A closed stdout stops the printing, never the decoding: what is
+heard is still applied. Warnings of the source (a ``--rate`` or ``--format`` that overrode a
+``.sigmf-meta``) go to stderr before the first event.
 
 Test seam: ``DEVICE_FACTORIES["rtl_sdr"]`` (called with a device index, returns an object
 like ``rtlsdr.RtlSdr``) and ``DEVICE_FACTORIES["line_in"]`` (called with the

@@ -296,3 +296,17 @@ def test_a_detector_on_the_line_in_is_heard_live(tmp_path, capsys, clock, center
     assert applied(events) == [(1, 40)] and all("utc" in e for e in events)
     with TerminalStore.open(home) as s:
         assert s.state().entries == 40
+
+
+def test_tee_raw_keeps_the_ir_text_as_it_came(tmp_path, capsys, clock, center, monkeypatch):
+    """`--tee-raw copy.ir` of standard input is the text itself, and decodes again the same."""
+    sim, durations = center
+    text = ("# mode2\r\n" + write_ir_text(durations)).encode()
+    monkeypatch.setattr(sys, "stdin", Stdin(text, 4))
+    copy = tmp_path / "copy.ir"
+    status, first, err = decode(capsys, new_home(tmp_path, sim, "a"), "--profile", "ir", "--input", "-",
+                                "--format", "ir", "--tee-raw", copy)
+    assert status == 0, err
+    assert copy.read_bytes() == text and not (tmp_path / "copy.ir.sigmf-meta").exists()
+    _, again, _ = decode(capsys, new_home(tmp_path, sim, "b"), "--profile", "ir", "--input", copy)
+    assert without_input(again) == without_input(first) and applied(again) == [(1, 40)]
