@@ -1,4 +1,5 @@
-"""Fuzz inputs for the parsers of files and text: SigMF metadata, WAV, rates, CSV imports.
+"""Fuzz inputs for the parsers of files and text: SigMF metadata, WAV, rates, CSV imports,
+`.ir` pulse text.
 
 Seeds are valid documents (as hotcast and other tools write them); generators make hostile
 ones: SigMF with huge or non-finite numbers, wrong types and deep nesting; rate text with
@@ -16,6 +17,8 @@ import numpy as np
 from fuzz_engine import Field, Seed
 
 from modem.formats import WAV_ENCODINGS, SigmfMeta, build_sigmf_meta, encode_wav
+from modem.ir import IR, IrModulator
+from modem.irtext import write_ir_text
 
 @functools.cache
 def sigmf_seeds() -> list[Seed]:
@@ -100,3 +103,38 @@ def csv_lines(rng: random.Random) -> bytes:
         rows.append(f"{card},{reason}{expires}")
     sep = rng.choice(("\n", "\r\n", "\r"))
     return ("\ufeff" if rng.random() < 0.2 else "").encode() + sep.join(rows).encode()
+
+
+@functools.cache
+def ir_text_seeds() -> list[Seed]:
+    """`.ir` text as ir-ctl and mode2 write it: a modulator's durations as ``pulse``/``space``
+    lines (what the center writes), the one-line ``+N -N`` form, and a mode2 recording with
+    its endless leading space, carrier line, timeouts and comments."""
+    bits = np.random.default_rng(6).integers(0, 2, 400).astype(np.uint8)
+    mod = IrModulator(IR)
+    durations = np.concatenate((mod.process(bits), mod.flush()))
+    lines = write_ir_text(durations[:300])
+    one_line = " ".join(f"{'+' if v > 0 else '-'}{abs(v)}" for v in durations[:200].tolist()) + "\n"
+    mode2 = ("# mode2 -d /dev/lirc0\nspace 16777215\ncarrier 38000\n" + write_ir_text(durations[:60])
+             + "timeout 125000\npulse 560 # a comment\r\nspace 560\npulse 560")
+    return [Seed(lines.encode()), Seed(one_line.encode()), Seed(mode2.encode())]
+
+
+def ir_text_doc(rng: random.Random) -> bytes:
+    """Hostile `.ir` text: huge, zero and negative durations, unknown words, mixed forms,
+    CR line ends, a missing final newline, bytes that are not UTF-8."""
+    out = []
+    for _ in range(rng.randrange(1, 60)):
+        word = rng.choice(("pulse", "space", "timeout", "PULSE", "carrier", "scancode", "frequency",
+                           "+", "-", "", "pluse", "#"))
+        value = rng.choice(("560", "1", "0", "-5", "16777215", "99999999999999999999", "1e3", " ",
+                            "\xff", "\u0660", str(rng.randrange(1, 5000))))
+        sep = "" if word in ("+", "-", "") else " "
+        out.append(f"{word}{sep}{value}")
+    text = rng.choice(("\n", "\r\n", " ")).join(out)
+    if rng.random() < 0.5:
+        text += "\n"
+    data = text.encode("utf-8", "surrogatepass")
+    if rng.random() < 0.1:
+        data += rng.randbytes(rng.randrange(1, 8))
+    return data

@@ -16,8 +16,9 @@ import struct
 import numpy as np
 from fuzz_engine import Field, Seed
 
-from center.home import DEFAULT_UNIVERSE
+from center.registry.home import DEFAULT_UNIVERSE
 from framing import (
+    AnnouncedBundle,
     PROFILES as FRAME_PROFILES,
     Block,
     FrameConfig,
@@ -27,9 +28,11 @@ from framing import (
     Universe,
     encode_delta,
     encode_list,
+    encode_announcement,
     segment,
 )
 from framing.frameformat import HEADER_BYTES as FRAME_HEADER_BYTES
+from framing.frameformat import bundle_digest as frame_digest
 from framing.frames import FrameGen
 
 def _leb128(value: int) -> bytes:
@@ -88,9 +91,10 @@ def _dense_body(kind: str, n: int) -> bytes:
     return encode_delta(ListDelta(hot, np.zeros(0, np.uint64)), DEFAULT_UNIVERSE)
 
 
-# A small frame geometry (24-byte blocks) next to the profiles', so seeds hold many blocks.
-_SMALL_FRAMES = FrameConfig(rs_codeword_bytes=36, rs_parity_bytes=8, codewords_per_frame=1,
-                            header_parity_bytes=8, max_bundle_bytes=1 << 20)
+# A small frame geometry (24-byte blocks, one rate-1/2 codeword) next to the profiles', so
+# seeds hold many blocks.
+_SMALL_FRAMES = FrameConfig(ldpc_code="80211n-1944-1/2", codewords_per_frame=1, block_bytes=24,
+                            phase_ambiguity=1, max_bundle_bytes=1 << 20)
 HEADER_FIELDS = (Field(0, 1), Field(1, 1), Field(2, 8), Field(18, 4), Field(22, 4), Field(26, 4),
                   Field(30, 4), Field(34, 2))
 
@@ -110,13 +114,28 @@ def frame_header_seeds() -> list[Seed]:
 
 @functools.cache
 def reassembly_seeds() -> list[Seed]:
+    """Blocks of three bundles; the last one also behind an announcement that names it (the
+    announced path: blocks of a named bundle always get room)."""
     seeds = []
     for cfg, size in ((_SMALL_FRAMES, 100), (_SMALL_FRAMES, 1000), (FRAME_PROFILES["fm"], 2000)):
-        blocks = segment(bytes(random.Random(size).randbytes(size)), 1, 3, cfg)
+        bundle = random.Random(size).randbytes(size)
+        blocks = segment(bundle, 1, 3, cfg)
         record = FRAME_HEADER_BYTES + cfg.block_bytes
         fields = tuple(Field(i * record + f.offset, f.size) for i in range(len(blocks)) for f in HEADER_FIELDS)
         seeds.append(Seed(_blocks_bytes(blocks), fields))
+    announcement = encode_announcement([AnnouncedBundle(1, 3, frame_digest(bundle), len(bundle))])
+    shifted = tuple(Field(f.offset + len(announcement), f.size) for f in fields)
+    seeds.append(Seed(announcement + _blocks_bytes(blocks), (Field(4, 1), Field(26, 4), *shifted)))
     return seeds
+
+
+def split_announcement(data: bytes) -> tuple[bytes | None, bytes]:
+    """(announcement body or None, the rest): a reassembly input may open with the body of an
+    ANNOUNCE bundle (b"HCA", version, count, then count 21-byte entries)."""
+    if data[:3] != b"HCA" or len(data) < 5:
+        return None, data
+    end = 5 + 21 * data[4]
+    return data[:end], data[end:]
 
 
 def blocks_of(data: bytes, max_blocks: int = 64) -> list[Block]:
@@ -145,7 +164,7 @@ def forged_blocks(rng: random.Random) -> bytes:
     indices = range(k, n) if n > k and rng.random() < 0.5 else range(n)
     out = b""
     for index in rng.sample(indices, min(len(indices), k + rng.randrange(4))):
-        header = FrameHeader(stream, seq, digest, index, k, n, size, block, version=2)
+        header = FrameHeader(stream, seq, digest, index, k, n, size, block)
         out += header.to_bytes() + rng.randbytes(block)
         if len(out) > 1 << 16:
             break
@@ -164,10 +183,53 @@ def consistent_k(data: bytes) -> bytes:
     return bytes(out)
 
 
+# Profiles the frame_sync target picks with its first byte: fm (QPSK, four rotations, the v2
+# detector) and ir (no rotation, shorter frames).
+FRAME_SYNC_PROFILES = ("fm", "ir")
+LLR_SCALE = 8  # a clean bit as an int8 LLR: the HARD_LLR of framing.framesync
+FRAME_SYNC_MAX_LLRS = 9_000
+
+
+def _llr_bytes(bits: np.ndarray, rng: np.random.Generator, noise: float = 0.0,
+               quarter_turns: int = 0) -> bytes:
+    """Bits -> int8 LLRs (positive = 0) with Gaussian noise of ``noise`` x LLR_SCALE, the
+    QPSK symbols (llr[2i] + j llr[2i+1]) turned by ``quarter_turns``."""
+    llr = (1.0 - 2.0 * bits.astype(np.float64)) * LLR_SCALE
+    llr = llr + rng.normal(0.0, noise * LLR_SCALE, llr.size)
+    z = (llr[0::2] + 1j * llr[1::2]) * 1j ** quarter_turns
+    llr = np.stack((z.real, z.imag), axis=1).reshape(-1)
+    return np.clip(np.rint(llr), -128, 127).astype(np.int8).tobytes()
+
+
 @functools.cache
-def frame_sync_bit_seeds() -> list[Seed]:
-    cfg = FRAME_PROFILES["fm"]
-    blocks = segment(bytes(range(256)) * 6, 2, 8, cfg)
-    bits = FrameGen(cfg).process(blocks[:3])
-    return [Seed(np.packbits(bits).tobytes()),
-            Seed(np.packbits(1 - bits[1000:]).tobytes())]  # inverted, starting mid-frame
+def frame_sync_llr_seeds() -> list[Seed]:
+    """First byte: the profile (index into FRAME_SYNC_PROFILES); then int8 LLRs: for ir two
+    frames (the flywheel), for fm one frame and the start of the next (7 800 LLRs a frame:
+    inputs stay under 9 000 bytes, so the traced decoder runs a few inputs a second); clean,
+    noisy, rotated by a quarter turn (fm), and starting mid-frame."""
+    rng = np.random.default_rng(7)
+    seeds = []
+    for index, name in enumerate(FRAME_SYNC_PROFILES):
+        cfg = FRAME_PROFILES[name]
+        blocks = segment(bytes(range(256)) * 4, 2, 8, cfg)
+        bits = FrameGen(cfg).process(blocks[:2])[:FRAME_SYNC_MAX_LLRS // 2 * 2]
+        head = bytes([index])
+        seeds += [Seed(head + _llr_bytes(bits, rng)), Seed(head + _llr_bytes(bits, rng, noise=0.6)),
+                  Seed(head + _llr_bytes(bits[cfg.frame_bits // 2 * 2 - 100:][:cfg.frame_bits + 200], rng))]
+        if cfg.phase_ambiguity == 4:
+            seeds.append(Seed(head + _llr_bytes(bits, rng, quarter_turns=1)))
+    return seeds
+
+
+@functools.cache
+def announcement_seeds() -> list[Seed]:
+    """Announcements of 1, 3 and 16 bundles (stream, seq, digest, length per 21-byte entry)."""
+    rng = random.Random(5)
+    seeds = []
+    for n in (1, 3, 16):
+        entries = [AnnouncedBundle(rng.randrange(4), rng.randrange(2**40), rng.randbytes(8),
+                                   rng.randrange(1, 2**20)) for _ in range(n)]
+        fields = (Field(3, 1), Field(4, 1)) + tuple(
+            f for i in range(n) for f in (Field(5 + 21 * i, 1), Field(6 + 21 * i, 8), Field(22 + 21 * i, 4)))
+        seeds.append(Seed(encode_announcement(entries), fields))
+    return seeds

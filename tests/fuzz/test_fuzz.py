@@ -1,8 +1,9 @@
 """The fuzz harness over every parser a terminal exposes to the air or to files (issue 6).
 
 Three layers, each parametrised over ``targets.TARGETS``:
-- the kept inputs of ``corpus/<target>/`` replay (crashers found before; the reproducers of
-  findings that other owners fix are strict xfails, see ``Known``);
+- the kept inputs of ``corpus/<target>/`` replay (crashers found before, all fixed; a
+  reproducer of an open finding in another owner's code, named after its ``Known`` entry,
+  replays as a strict xfail until the fix lands);
 - every target is fuzzed for ``--fuzz-fast-seconds`` (1.5 s) in the default run;
 - ``-m fuzz`` fuzzes each for ``--fuzz-seconds`` (60 s unless told).
 A run fails on any new finding (an exception that is not the target's typed error, a slow

@@ -1,8 +1,8 @@
 """What fuzzing found, one test per finding, named after the attack (issue 6).
 
-The findings in files of other owners are strict xfails naming the owner; the fix turns them
-into XPASS failures: then drop the mark here and the ``Known`` entry in ``targets.py``.
-Their raw reproducers are also kept in ``corpus/<target>/`` and replayed by test_fuzz.py.
+Each finding's raw reproducer is also kept in ``corpus/<target>/`` and replayed by
+test_fuzz.py; the fixes landed in the files named in each test, so these are plain
+regression tests now.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from targets import TARGETS
 
-from center.home import DEFAULT_UNIVERSE
+from center.registry.home import DEFAULT_UNIVERSE
 from framing import (
-    Block, FrameHeader, FramingError, HotList, ListDelta, Reassembler, decode_delta, decode_list,
-    encode_delta, encode_list,
+    Block, FrameHeader, FramingError, HotList, ListCapacityError, ListDelta, Reassembler,
+    decode_delta, decode_list, encode_delta, encode_list,
 )
 from modem.errors import SampleFormatError, SampleRateError
 from modem.formats import parse_sigmf_meta
 from modem.rates import parse_hz
+from receiver.store.state import DEFAULT_CAPACITY
 
 MEMORY_BOUND = 64 << 20
 
@@ -34,21 +34,21 @@ def _forged(indices: list[int], bundle_bytes: int = 996, block_bytes: int = 761)
                   rng.randbytes(block_bytes)) for i in indices]
 
 
-@pytest.mark.xfail(strict=True, reason=TARGETS["reassembly"].known[0].reason)
 def test_injected_blocks_with_a_length_not_a_multiple_of_8_do_not_panic_the_reassembler():
-    """Three forged repair blocks (761 bytes, K=2) end a listening receiver today: the raptorq
-    decoder panics with a PanicException, which no ``except Exception`` catches."""
-    try:
-        Reassembler().process(_forged([2, 3, 4]))
-    except FramingError:
-        pass
+    """Three forged repair blocks (761 bytes, K=2) ended a listening receiver: the raptorq
+    decoder panicked with a PanicException, which no ``except Exception`` catches. Fixed in
+    framing/reassembly.py: such blocks are refused before the decoder sees them."""
+    reasm = Reassembler()
+    assert reasm.process(_forged([2, 3, 4])) == []
+    assert reasm.stats.blocks_refused == 3 and reasm.stats.library_errors == 0
+    assert reasm.pending() == []
 
 
-def _peak_bytes(decode, data: bytes) -> int:
+def _peak_bytes(decode, data: bytes, **kwargs) -> int:
     tracemalloc.start()
     try:
         try:
-            decode(data)
+            decode(data, **kwargs)
         except FramingError:
             pass
         return tracemalloc.get_traced_memory()[1]
@@ -60,19 +60,29 @@ def _dense(n: int) -> HotList:
     return HotList(np.arange(n, dtype=np.uint64), np.zeros(n, np.uint8), np.zeros(n, np.uint16))
 
 
-@pytest.mark.xfail(strict=True, reason=TARGETS["list_decode"].known[0].reason)
-def test_a_list_body_of_250_kib_claiming_2m_entries_does_not_take_94_mib():
-    """One bit an entry: the body of an 8 MiB bundle decodes into 3.1 GiB (issue 6). A
-    terminal must refuse a list above its capacity before it decodes it."""
-    body = encode_list(_dense(2_000_000), DEFAULT_UNIVERSE)
+@pytest.fixture(scope="module")
+def dense_bodies() -> dict[str, bytes]:
+    """A list and a delta of 2 M consecutive IDs: one bit an entry, 244 KiB each."""
+    return {"list": encode_list(_dense(2_000_000), DEFAULT_UNIVERSE),
+            "delta": encode_delta(ListDelta(_dense(2_000_000), np.zeros(0, np.uint64)), DEFAULT_UNIVERSE)}
+
+
+@pytest.mark.parametrize("kind, decode", [("list", decode_list), ("delta", decode_delta)])
+def test_a_body_of_250_kib_claiming_2m_entries_does_not_take_94_mib(dense_bodies, kind, decode):
+    """One bit an entry: the body of an 8 MiB bundle decoded into 3.1 GiB (issue 6). Fixed in
+    framing/listcodec.py: decoding streams into one output array (16 bytes an entry)."""
+    body = dense_bodies[kind]
     assert len(body) < 256 << 10
-    assert _peak_bytes(decode_list, body) <= MEMORY_BOUND
+    assert _peak_bytes(decode, body, max_entries=DEFAULT_CAPACITY) <= MEMORY_BOUND
 
 
-@pytest.mark.xfail(strict=True, reason=TARGETS["delta_decode"].known[0].reason)
-def test_a_delta_body_of_250_kib_adding_2m_entries_does_not_take_94_mib():
-    body = encode_delta(ListDelta(_dense(2_000_000), np.zeros(0, np.uint64)), DEFAULT_UNIVERSE)
-    assert _peak_bytes(decode_delta, body) <= MEMORY_BOUND
+@pytest.mark.parametrize("kind, decode", [("list", decode_list), ("delta", decode_delta)])
+def test_a_body_above_the_terminal_capacity_is_refused_before_it_is_decoded(dense_bodies, kind, decode):
+    """The terminal's declared capacity is checked against the claimed count first: nothing
+    in proportion to the claim is allocated."""
+    with pytest.raises(ListCapacityError, match="2000000 entries, above the capacity of 1000000"):
+        decode(dense_bodies[kind], max_entries=1_000_000)
+    assert _peak_bytes(decode, dense_bodies[kind], max_entries=1_000_000) <= 1 << 20
 
 
 def _sigmf(**glob) -> str:
