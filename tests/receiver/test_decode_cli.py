@@ -125,7 +125,7 @@ def wav_header(channels: int, bits: int, rate: int = MPX_RATE_HZ, frames: int = 
 
 
 @pytest.mark.parametrize("case", [
-    "missing_file", "unknown_format", "no_rate", "rate_too_low", "rate_contradicts_meta",
+    "missing_file", "unknown_format", "no_rate", "rate_too_low", "rate_not_a_number",
     "three_channel_wav", "12bit_wav", "random_bytes_wav", "unknown_profile", "empty_wav",
 ])
 def test_unusable_input_exits_2_with_a_message_and_store_untouched(capsys, sig, home, tmp_path,
@@ -137,7 +137,7 @@ def test_unusable_input_exits_2_with_a_message_and_store_untouched(capsys, sig, 
         "unknown_format": ["--input", raw, "--format", "mp3", "--rate", 1e6],
         "no_rate": ["--input", raw, "--format", "cu8"],
         "rate_too_low": ["--input", sig[1]["s16le"], "--rate", 48_000],
-        "rate_contradicts_meta": ["--input", sig[1]["cu8"], "--rate", 2_400_000],
+        "rate_not_a_number": ["--input", sig[1]["cu8"], "--rate", "2.4X"],
         "three_channel_wav": ["--input", write_bytes(tmp_path / "c3.wav", wav_header(3, 16))],
         "12bit_wav": ["--input", write_bytes(tmp_path / "b12.wav", wav_header(1, 12))],
         "random_bytes_wav": ["--input", raw, "--format", "wav"],
