@@ -16,9 +16,9 @@ key set version and newest master key id. The answer is, in the order a terminal
      full list can take it as well: building one for a pull strands nobody;
 3. the latest heartbeat (signed, fresh; made at most every ``heartbeat_every_s``).
 
-The container is a msgpack array of msgpack bin items, each one bundle, key set or root set
-exactly as it goes on air (``CONTENT_TYPE``). It is not trusted by the terminal: it verifies
-every item as it verifies what it hears. The ETag is a digest of the items, so a terminal that
+The container is ``framing.container``'s: a msgpack array of bin items, each one bundle, key
+set or root set exactly as it goes on air. It is not trusted by the terminal: it verifies every
+item as it verifies what it hears. The ETag is a digest of the items, so a terminal that
 is up to date and polls again before the next heartbeat gets 304 Not Modified.
 
 Invariant: nothing is built here but the optional delta of step 2, through ``CenterHome.build``.
@@ -31,13 +31,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-import msgpack
-
 from center.errors import CenterInputError
 from center.registry.home import CenterHome
 from crypto import BundleKind, MetadataType
+from framing.container import CONTENT_TYPE, encode_bundles
 
-CONTENT_TYPE = "application/vnd.hotcast.bundles+msgpack"
+__all__ = ["CONTENT_TYPE", "PullAnswer", "PullAsk", "PullServer"]
 LIST_KINDS = (BundleKind.FULL, BundleKind.DELTA)
 # A delta carries, per card, the same coded entry as the full list plus removed IDs: count
 # twice the full list's bytes per entry for each card changed, and a fixed envelope overhead.
@@ -63,7 +62,7 @@ class PullAnswer:
     built: bool  # a delta was built for this pull
 
     def body(self) -> bytes:
-        return msgpack.packb([bytes(i.sealed) for i in self.items], use_bin_type=True)
+        return encode_bundles([i.sealed for i in self.items])
 
     def summary(self) -> list[dict]:
         return [{"kind": i.kind.name.lower(), "seq": i.seq, "bytes": len(i.sealed)}
