@@ -7,6 +7,7 @@ Test modules import the fixtures they use from here.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,9 +79,14 @@ class Env:
         return dump_home(self.home_path), self.operators.dump()
 
 
-def make_env(tmp_path: Path, limits: ServiceLimits = ServiceLimits()) -> Env:
-    home = make_home(tmp_path / "home")
-    home.close()
+def make_env(tmp_path: Path, limits: ServiceLimits = ServiceLimits(),
+             template: Path | None = None) -> Env:
+    """A fresh env in ``tmp_path``; its home is a copy of ``template`` when given (making a
+    home with its root costs far more than copying one)."""
+    if template is None:
+        make_home(tmp_path / "home").close()
+    else:
+        shutil.copytree(template, tmp_path / "home")
     operators = SqliteOperators(tmp_path / "operators.sqlite")
     tokens = {}
     for role in ROLES:
@@ -89,6 +95,14 @@ def make_env(tmp_path: Path, limits: ServiceLimits = ServiceLimits()) -> Env:
     return Env(tmp_path / "home", operators, tokens, Clock(), FakeMonotonic(), limits=limits)
 
 
+@pytest.fixture(scope="session")
+def home_template(tmp_path_factory) -> Path:
+    """One center home with its first key set, made once a session and copied by ``env``."""
+    path = tmp_path_factory.mktemp("template") / "home"
+    make_home(path).close()
+    return path
+
+
 @pytest.fixture
-def env(tmp_path: Path) -> Env:
-    return make_env(tmp_path)
+def env(tmp_path: Path, home_template: Path) -> Env:
+    return make_env(tmp_path, template=home_template)

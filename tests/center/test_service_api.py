@@ -6,7 +6,7 @@ import json
 
 import pytest
 from center_helpers import NOW, PASSPHRASE
-from service_helpers import CARD, OTHER_CARD, env  # noqa: F401  (fixture)
+from service_helpers import CARD, OTHER_CARD, env, home_template  # noqa: F401  (fixtures)
 
 from center.registry.home import CenterHome
 from crypto import BundleKind, check_token
