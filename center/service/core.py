@@ -43,7 +43,7 @@ class Service:
         self.clock = clock
         self.limits = limits
         self.limiter = RateLimiter(monotonic)
-        self.pull = PullServer(limits.heartbeat_every_s, limits.pull_build_every_s)
+        self.pull = PullServer(limits.heartbeat_every_s, limits.pull_build_every_s, monotonic)
         self.stats = StatsCache(limits.stats_ttl_s)
         self.log = log
         self._operators = operators

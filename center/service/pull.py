@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from center.errors import CenterInputError
@@ -72,7 +73,9 @@ class PullAnswer:
 class PullServer:
     """Answers pulls; keeps the heartbeat it made last (shared by every worker thread)."""
 
-    def __init__(self, heartbeat_every_s: int, build_every_s: float) -> None:
+    def __init__(self, heartbeat_every_s: int, build_every_s: float,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
         self.heartbeat_every_s = heartbeat_every_s
         self.build_every_s = build_every_s
         self._lock = threading.Lock()
@@ -126,19 +129,27 @@ class PullServer:
     def _worth_building(self, home: CenterHome, base: int, full, plain_bytes: int) -> bool:
         with self._lock:
             if self._built_at is not None and \
-                    time.monotonic() - self._built_at < self.build_every_s:
+                    self._monotonic() - self._built_at < self.build_every_s:
                 return False
         per_change = DELTA_BYTES_PER_CHANGE_FACTOR * len(full.sealed) / max(full.entries or 0, 1)
         budget = plain_bytes / 2 - ENVELOPE_BYTES
+        # Card changes since list ``base`` was built: audit rows about cards after its build
+        # row (``CenterHome.build`` audits "epoch E seq S ..."; rows of the same second before
+        # it are in the list already). An upper bound on the cards the delta touches.
         since = home.bundle(base, full.epoch).created_at
+        mark = f"epoch {full.epoch} seq {base} "
         changes = 0
         for row in home.audit_log(since=since):
-            if row[4] is not None:
+            if row[3] == "build" and row[7].startswith(mark):
+                changes = 0
+            elif row[4] is not None:
                 changes += 1
-                if changes * per_change > budget:
-                    return False
+            if changes * per_change > budget + per_change * 4096:
+                return False  # far past the budget: stop reading
+        if changes * per_change > budget:
+            return False
         with self._lock:
-            self._built_at = time.monotonic()
+            self._built_at = self._monotonic()
         return True
 
     def _heartbeat(self, home: CenterHome, carousel: list, now: int) -> list:
