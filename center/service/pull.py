@@ -18,8 +18,14 @@ key set version and newest master key id. The answer is, in the order a terminal
 
 The container is ``framing.container``'s: a msgpack array of bin items, each one bundle, key
 set or root set exactly as it goes on air. It is not trusted by the terminal: it verifies every
-item as it verifies what it hears. The ETag is a digest of the items, so a terminal that
-is up to date and polls again before the next heartbeat gets 304 Not Modified.
+item as it verifies what it hears.
+
+The ETag names the state an answer leaves the terminal in: the newest list (epoch, seq,
+digest), the heartbeat, the key set, root set and master key. A terminal that applied all of
+one answer and asks again (with the list it now holds) before anything changed, the next
+heartbeat included, gets 304 Not Modified. An answer that does not reach the newest list (a
+delta whose base is above the latest full one) is named by its own items instead, so it never
+passes for "up to date".
 
 Invariant: nothing is built here but the optional delta of step 2, through ``CenterHome.build``.
 """
@@ -98,10 +104,7 @@ class PullServer:
             carousel = home.carousel(now)
         beat = self._heartbeat(home, carousel, now)
         items = tuple(trust + lists + beat)
-        digest = hashlib.sha256()
-        for item in items:
-            digest.update(hashlib.sha256(item.sealed).digest())
-        return PullAnswer(items, f'"{digest.hexdigest()[:32]}"', built)
+        return PullAnswer(items, _etag(carousel, items, ask, lists, beat), built)
 
     def _lists(self, home: CenterHome, carousel: list, epoch: int, ask: PullAsk, now: int,
                by: str) -> tuple[list, bool]:
@@ -179,3 +182,23 @@ def _wanted_trust(item, ask: PullAsk) -> bool:
     if item.kind is BundleKind.MASTER_ROLL:
         return ask.master is None or item.announces_key > ask.master
     return False
+
+
+def _etag(carousel: list, items: tuple, ask: PullAsk, lists: list, beat: list) -> str:
+    """The state the answer leaves the terminal in (see the module docstring), quoted."""
+    on_air = [b for b in carousel if b.kind in LIST_KINDS]
+    head = on_air[-1] if on_air else None
+    reaches = head is None or ((lists[-1].epoch, lists[-1].seq) >= (head.epoch, head.seq)
+                               if lists else (ask.epoch, ask.seq) >= (head.epoch, head.seq))
+    digest = hashlib.sha256()
+    if reaches:
+        state = [(int(b.kind), b.seq, hashlib.sha256(b.sealed).hexdigest())
+                 for b in carousel if b.kind not in LIST_KINDS]
+        state.append(None if head is None else (head.epoch, head.seq, head.sha256))
+        state.append([hashlib.sha256(b.sealed).hexdigest() for b in beat])
+        digest.update(repr(state).encode())
+    else:
+        digest.update(b"items")
+        for item in items:
+            digest.update(hashlib.sha256(item.sealed).digest())
+    return f'"{digest.hexdigest()[:32]}"'

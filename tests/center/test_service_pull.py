@@ -69,6 +69,44 @@ def test_an_up_to_date_terminal_gets_a_heartbeat_then_304(env):
     assert later.status_code == 200 and later.headers["etag"] != etag
 
 
+def test_a_terminal_that_applied_an_answer_gets_304_for_its_next_question(env):
+    """The ETag names the state the answer leaves the terminal in, not the bytes: asking with
+    the list it now holds and that ETag is "nothing new"."""
+    _history(env, "full", "delta")
+    c = env.client("terminal")
+    first = _pull(env, c, epoch=0, seq=0)
+    assert [k for k, _ in _items(first)] == ["key_set", "full", "delta", "heartbeat"]
+    again = c.get("/v1/bundles", params={"epoch": 1, "seq": 2, "keyset": 1},
+                  headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    with _open(env) as home:  # something new: the ETag no longer matches
+        home.revoke(["4100000000000009"], "lost", now=NOW + 3, by="t")
+        home.build(BundleKind.DELTA, now=NOW + 3, by="t")
+    news = c.get("/v1/bundles", params={"epoch": 1, "seq": 2, "keyset": 1},
+                 headers={"If-None-Match": first.headers["etag"]})
+    assert _items(news) == [("delta", 3), ("heartbeat", 3)]
+
+
+def test_an_answer_that_does_not_reach_the_newest_list_never_passes_for_up_to_date(env):
+    """A delta built from a base above the latest full list: a new terminal gets the full list
+    alone, and its ETag is not the up-to-date one."""
+    _history(env, "full", "delta")
+    with _open(env) as home:
+        home.revoke(["4100000000000009"], "lost", now=NOW + 3, by="t")
+        home.build(BundleKind.DELTA, 2, now=NOW + 3, by="t")
+    c = env.client("terminal")
+    fresh = _pull(env, c, epoch=0, seq=0, keyset=1)
+    assert [k for k, _ in _items(fresh)] == ["full", "heartbeat"]
+    current = _pull(env, c, epoch=1, seq=3, keyset=1)
+    assert fresh.headers["etag"] != current.headers["etag"]
+    # Holding full 1 it would get the very same items again (a small list: no delta is built
+    # for it), so that ETag does match: nothing the center has would help it yet.
+    assert _items(_pull(env, c, epoch=1, seq=1, keyset=1)) == _items(fresh)
+    r = c.get("/v1/bundles", params={"epoch": 1, "seq": 1, "keyset": 1},
+              headers={"If-None-Match": fresh.headers["etag"]})
+    assert r.status_code == 304
+
+
 @pytest.mark.parametrize("header", ['W/"{}"', '"x", "{}"', "*"])
 def test_if_none_match_forms(env, header):
     _history(env, "full")
