@@ -74,6 +74,13 @@ def create_app(home_path: str | Path, *, passphrase: Callable[[], str] | str | N
             doc = get_openapi(title=app.title, version=app.version,
                               description=app.description, routes=app.routes)
             schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            # FastAPI documents 422 for every route with parameters; this service answers a
+            # bad parameter with 400 and a Problem (``_handlers``), never 422.
+            for ops in doc["paths"].values():
+                for op in ops.values():
+                    op["responses"].pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
             for model in BODY_MODELS:
                 schemas[model.__name__] = model.model_json_schema(
                     ref_template="#/components/schemas/{model}")
