@@ -87,7 +87,7 @@ def problem_page(request: Request, exc: ServiceError):
         return None
     if exc.status == 401:
         return RedirectResponse("/ui/login", status_code=303)
-    response = page(request, "problem.html", exc.status, status=exc.status,
+    response = page(request, "problem.html", exc.status, code=exc.status,
                     phrase=HTTPStatus(exc.status).phrase, detail=exc.detail, flash=None)
     for name, value in exc.headers.items():
         response.headers[name] = value
