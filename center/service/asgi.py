@@ -7,7 +7,8 @@ one log line per request.
 * A body that does not arrive within ``body_timeout_s`` of the previous chunk gets 408 (a
   client that never finishes its headers is the server's business: ``center.service.server``).
 * Every response carries a content security policy that allows nothing from elsewhere, no
-  framing, no sniffing, no referrer; and ``Cache-Control: no-store`` unless the route set one.
+  framing, no sniffing, no referrer to other sites; and ``Cache-Control: no-store`` unless
+  the route set one.
 * ``log`` gets one dict per request: method, path, status, milliseconds, client address and
   the operator the route authenticated (``request.state.who``), if any.
 """
@@ -25,7 +26,9 @@ SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: browsers send "Origin: null" with the forms of a page that
+    # sends no referrer, and the forms check the origin (web.form_of).
+    (b"referrer-policy", b"same-origin"),
 ]
 
 

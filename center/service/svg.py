@@ -12,7 +12,7 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH = 600
+WIDTH = 320  # about the width the page gives a chart, so 11-unit text reads as 11 px
 ROW_H = 22
 
 
@@ -25,7 +25,7 @@ def _svg(height: int, parts: list[str], title: str) -> Markup:
 def bars(pairs: list[tuple[str, int]], title: str) -> Markup:
     """One labelled bar per (label, count)."""
     top = max([v for _, v in pairs] + [1])
-    label_w, count_w = 90, 90
+    label_w, count_w = 56, 64
     span = WIDTH - label_w - count_w
     parts = []
     for i, (label, value) in enumerate(pairs):
