@@ -130,7 +130,9 @@ def start_http(home_path: str | Path, listen: str, *, passphrase, clock: Callabl
     app = create_app(home_path, passphrase=passphrase, clock=clock, operators=operators,
                      status=status, schedule=schedule, log=log, limits=limits)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and
+    # without it every keep-alive answer waits ~40 ms on Nagle and delayed ACKs.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
