@@ -32,7 +32,8 @@ def bars(pairs: list[tuple[str, int]], title: str) -> Markup:
         y = i * ROW_H
         w = round(span * value / top, 1)
         parts.append(f'<text class="label" x="0" y="{y + 15}">{escape(label)}</text>'
-                     f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w}" height="{ROW_H - 6}">'
+                     f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w}" '
+                     f'height="{ROW_H - 6}">'
                      f'<title>{escape(label)}: {value}</title></rect>'
                      f'<text class="count" x="{label_w + w + 6}" y="{y + 15}">{value:,}</text>')
     return _svg(max(1, len(pairs)) * ROW_H, parts, title)

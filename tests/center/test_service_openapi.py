@@ -115,13 +115,14 @@ def test_the_bearer_scheme_is_declared_on_the_api(doc_and_app):
 def _walk(env):
     """(method, path template, response) for a request to every API route, as a client with
     the right role, a wrong role and no token."""
+    token = {"valid_until": "2027-01-01"}
     samples = [
         ("PUT", "/v1/cards/{card}", f"/v1/cards/{CARD}", {"reason": "lost"}),
         ("GET", "/v1/cards/{card}", f"/v1/cards/{CARD}", None),
-        ("POST", "/v1/cards/{card}/token", f"/v1/cards/{CARD}/token", {"valid_until": "2027-01-01"}),
+        ("POST", "/v1/cards/{card}/token", f"/v1/cards/{CARD}/token", token),
         ("POST", "/v1/cards/{card}/reinstate", f"/v1/cards/{CARD}/reinstate", {}),
         ("POST", "/v1/cards/{card}/reinstate", f"/v1/cards/{CARD}/reinstate", {}),  # 404 now
-        ("POST", "/v1/cards/{card}/token", f"/v1/cards/{CARD}/token", {"valid_until": "2027-01-01"}),
+        ("POST", "/v1/cards/{card}/token", f"/v1/cards/{CARD}/token", token),
         ("GET", "/v1/cards", "/v1/cards?limit=5", None),
         ("GET", "/v1/cards", "/v1/cards?limit=0", None),
         ("GET", "/v1/stats", "/v1/stats", None),
