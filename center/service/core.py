@@ -99,7 +99,11 @@ class Service:
 
     # -- what the scheduler says ---------------------------------------------------------------
     def air(self) -> dict:
+        """The scheduler's status with ``running`` (a status handed in by ``center serve``
+        itself is a running scheduler's unless it says otherwise)."""
         status = self._status()
+        if status is not None:
+            status = {"running": True, **status}
         if status is None:
             return {"running": False, "channels": [], "warnings": [
                 "the scheduler (hotcast center serve) has written no status: nothing is known "

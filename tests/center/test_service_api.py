@@ -145,12 +145,14 @@ def test_history_lists_bundles_newest_first(env):
 
 
 def test_on_air_shows_the_schedulers_status(env):
-    env.status = {"updated_at": NOW, "running": True, "channels": [
+    env.status = {"updated_at": NOW, "pid": 4242, "started_at": NOW - 60, "plan": "plan.toml",
+                  "channels": [
         {"name": "fm1", "profile": "fm", "state": "on_air",
          "on_air": [{"kind": "full", "epoch": 1, "seq": 4}], "behind_s": 0,
          "last_error": None, "cycle_s": 12.5, "worst_wait_s": 3.0}], "warnings": []}
     air = env.client("auditor").get("/v1/air").json()
     assert air["channels"][0]["on_air"] == [{"kind": "full", "epoch": 1, "seq": 4}]
+    assert air["running"] is True and air["pid"] == 4242
 
 
 def test_on_air_reads_the_status_file_and_says_when_it_is_old(env):
