@@ -34,7 +34,8 @@ HERE = Path(__file__).parent
 router = APIRouter(prefix="/ui", tags=["operator page"])
 templates = Environment(loader=FileSystemLoader(HERE / "templates"),
                         autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
-templates.filters["utc"] = lambda t: out.utc(t) if isinstance(t, int) else t
+templates.filters["utc"] = lambda t: (out.utc(int(t)) if isinstance(t, (int, float)) else
+                                      "" if t is None else t)
 REASONS = [r.name.lower() for r in Reason]
 MAX_FORM_FIELDS = 10
 HTML = {200: {"content": {"text/html": {}}, "description": "the page"}}

@@ -190,6 +190,17 @@ def test_the_list_page_searches_and_pages(env, operator):
     assert operator.get("/ui/cards", params={"prefix": "4x"}).status_code == 400
 
 
+def test_a_sparse_status_and_schedule_still_render(env, operator):
+    """The scheduler's status and schedule rows are shown with whatever fields they have."""
+    env.status = {"updated_at": NOW, "channels": [{"name": "ir-door"}]}
+    env.schedule_rows = [{"channel": "ir-door", "at": float(NOW + 60)}, {"what": "heartbeat"}]
+    page = env.client()
+    login(page, env.tokens["operator"])
+    html = page.get("/ui/").text
+    assert "ir-door" in html and "2026-09-21T14:14:20Z" in html and "heartbeat" in html
+    assert "None" not in html
+
+
 def test_the_air_fragment(env, operator):
     env.status = None
     assert "scheduler is not running" in operator.get("/ui/air").text
