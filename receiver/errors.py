@@ -99,6 +99,11 @@ class UsageError(ReceiverError):
     nothing changed."""
 
 
+class PullError(ReceiverError):
+    """A network pull failed: the center could not be reached, or answered with an error
+    (the store is unchanged)."""
+
+
 class SourceError(ReceiverError):
     """Input samples cannot be had: a missing or unreadable file, a format or rate that
     cannot be worked out, a WAV hotcast cannot read, a device that fails. The message
