@@ -1,5 +1,5 @@
 """Fixtures for the center service tests: a center home with a key set, an operator store
-(tests/center/service_operators.py) holding one token per role, a fixed clock, and the app
+(the registry's own, through tests/center/service_operators.py) holding one token per role, a fixed clock, and the app
 driven in process (FastAPI's TestClient) or served by uvicorn on a free port.
 
 Test modules import the fixtures they use from here.
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from center_helpers import NOW, PASSPHRASE, dump_home, make_home
 from fastapi.testclient import TestClient
-from service_operators import SqliteOperators
+from service_operators import HomeOperators
 
 from center.service import ServiceLimits, create_app
 
@@ -47,7 +47,7 @@ class Env:
     """One service under test and everything around it."""
 
     home_path: Path
-    operators: SqliteOperators
+    operators: HomeOperators
     tokens: dict[str, str]
     clock: Clock
     monotonic: FakeMonotonic
@@ -87,7 +87,7 @@ def make_env(tmp_path: Path, limits: ServiceLimits = ServiceLimits(),
         make_home(tmp_path / "home").close()
     else:
         shutil.copytree(template, tmp_path / "home")
-    operators = SqliteOperators(tmp_path / "operators.sqlite")
+    operators = HomeOperators(tmp_path / "home")
     tokens = {}
     for role in ROLES:
         ranges = (ISSUER_RANGE,) if role == "issuer" else None
