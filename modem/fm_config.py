@@ -23,7 +23,6 @@ class FmSubcarrierConfig:
     pulse_span_symbols: int = 12  # each side of the pulse peak
     timing_window_symbols: int = 128
     carrier_window_symbols: int = 64
-    block_samples_out: int = 8192  # internal block, in decimated (4-5 per symbol) samples
 
     def __post_init__(self) -> None:
         if not 0.0 < self.rolloff <= 1.0:
@@ -46,8 +45,6 @@ class FmSubcarrierConfig:
             raise ValueError(f"timing_window_symbols must be >= 8, got {self.timing_window_symbols}")
         if self.carrier_window_symbols < 4:
             raise ValueError(f"carrier_window_symbols must be >= 4, got {self.carrier_window_symbols}")
-        if self.block_samples_out < 256:
-            raise ValueError(f"block_samples_out must be >= 256, got {self.block_samples_out}")
 
     @property
     def bandwidth_hz(self) -> float:
@@ -58,11 +55,6 @@ class FmSubcarrierConfig:
     def bits_per_second(self) -> float:
         """Raw channel bit rate, 2 bit/symbol."""
         return 2 * self.symbol_rate_baud
-
-    @property
-    def decimation(self) -> int:
-        """Receiver decimation: the largest D leaving >= 4 samples per symbol (3 at 228 kHz)."""
-        return max(1, int(self.sample_rate_hz // (4 * self.symbol_rate_baud)))
 
 
 @dataclass(frozen=True)
