@@ -55,7 +55,10 @@ from framing.ldpc_tables import BASE_1944, Z_1944
 KNOWN_LLR = 1e20
 # Channel LLRs are clipped to this: log odds of 100 is certainty; inf or NaN never enter.
 LLR_CLIP = 100.0
-_ALPHA = 0.75  # normalised min-sum scale (Chen & Fossorier 2002, 0.75..0.8 for these codes)
+# phi's argument is clipped to [_PHI_MIN, _PHI_MAX]: phi(30) = 2e-13 (a certain edge adds
+# nothing), phi(1e-6) = 14.5 (a message never claims more than log odds 14.5 from one check:
+# float32 rounds tanh(x / 2) to 1 for x above ~17, so larger values carry no information).
+_PHI_MIN, _PHI_MAX = np.float32(1e-6), np.float32(30.0)
 
 
 @dataclass(frozen=True)
@@ -149,7 +152,7 @@ class DecodeResult:
 
 
 class LdpcDecoder:
-    """Channel LLRs (B, n) float -> ``DecodeResult``; normalised min-sum, flooding, early stop."""
+    """Channel LLRs (B, n) float -> ``DecodeResult``; layered sum-product, early stop."""
 
     def __init__(self, code: LdpcCode, max_iterations: int = 30) -> None:
         if not 1 <= max_iterations <= 200:
@@ -157,30 +160,22 @@ class LdpcDecoder:
         self.code = code
         self.max_iterations = max_iterations
         base, z, n = code.base, code.z, code.n
-        m = base.shape[0]
-        degree = np.count_nonzero(base >= 0, axis=1)
-        dc = int(degree.max())
-        # var_idx[r, j, i]: variable on edge j of check (r, i); pad edges point at the dummy
-        # variable n whose LLR is +KNOWN_LLR (never the minimum, never flips a sign).
-        var_idx = np.full((m, dc, z), n, dtype=np.int64)
         lanes = np.arange(z)
-        for r in range(m):
-            for j, c in enumerate(np.flatnonzero(base[r] >= 0)):
-                var_idx[r, j] = c * z + (lanes + base[r, c]) % z
+        # Layer r (base row r): idx[j, i] is the variable on edge j of check (r, i). Within a
+        # layer every variable appears at most once (one circulant per column), so a layer's
+        # updates are one gather and one scatter.
+        self._layers = []
+        for r in range(base.shape[0]):
+            cols = np.flatnonzero(base[r] >= 0)
+            self._layers.append(np.stack([c * z + (lanes + base[r, c]) % z for c in cols]))
+        # Syndrome table, check-major and padded with the dummy variable n (hard bit 0).
+        m = base.shape[0]
+        dc = max(idx.shape[0] for idx in self._layers)
+        var_idx = np.full((m, dc, z), n, dtype=np.int64)
+        for r, idx in enumerate(self._layers):
+            var_idx[r, :idx.shape[0]] = idx
         self._shape = (m, dc, z)
         self._var_idx = var_idx.reshape(-1)
-        # var-major gather table: for each variable, the flat edge indices of its checks,
-        # padded with the index of an extra zero slot at the end of the message array.
-        flat = self._var_idx
-        real = np.flatnonzero(flat < n)
-        order = real[np.argsort(flat[real], kind="stable")]
-        counts = np.bincount(flat[real], minlength=n)
-        dv = int(counts.max())
-        table = np.full((n, dv), flat.size, dtype=np.int64)
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        slot = np.arange(order.size) - np.repeat(starts, counts)
-        table[np.repeat(np.arange(n), counts), slot] = order
-        self._var_edges = table
 
     def __repr__(self) -> str:
         return f"LdpcDecoder({self.code.name!r}, max_iterations={self.max_iterations})"
@@ -201,32 +196,41 @@ class LdpcDecoder:
         todo = np.flatnonzero(~converged)
         if todo.size == 0:
             return DecodeResult(bits, converged, iterations)
-        ch = np.empty((todo.size, n + 1), dtype=np.float32)
-        ch[:, :n] = llr[todo]
-        ch[:, n] = KNOWN_LLR
-        total = ch.copy()
-        edges = self._var_idx.size
-        c2v = np.zeros((todo.size, edges + 1), dtype=np.float32)  # last slot: zero pad
-        m, dc, z = self._shape
+        total = llr[todo].copy()  # a posteriori LLR of every variable
+        c2v = [np.zeros((todo.size,) + idx.shape, dtype=np.float32) for idx in self._layers]
         for it in range(1, self.max_iterations + 1):
-            v2c = (total[:, self._var_idx] - c2v[:, :edges]).reshape(-1, m, dc, z)
-            neg = v2c < 0
-            mag = np.abs(v2c)
-            two = np.partition(mag, 1, axis=2)
-            min1, min2 = two[:, :, 0:1], two[:, :, 1:2]
-            parity = np.bitwise_xor.reduce(neg, axis=2, keepdims=True)
-            out = np.where(mag == min1, min2, min1) * np.float32(_ALPHA)
-            out = np.where(neg ^ parity, -out, out)
-            c2v[:, :edges] = out.reshape(out.shape[0], -1)
-            total[:, :n] = ch[:, :n] + c2v[:, self._var_edges].sum(axis=2)
-            hard = (total[:, :n] < 0).astype(np.uint8)
+            for idx, msg in zip(self._layers, c2v):
+                v2c = total[:, idx] - msg  # (B, d, Z): what each variable tells this check
+                new = _check_update(v2c)
+                msg[...] = new
+                total[:, idx] = v2c + new
+            hard = (total < 0).astype(np.uint8)
             done = self.syndrome_ok(hard)
             iterations[todo] = it
             if done.any() or it == self.max_iterations:
                 bits[todo] = hard
                 converged[todo[done]] = True
                 keep = ~done
-                todo, ch, total, c2v = todo[keep], ch[keep], total[keep], c2v[keep]
+                todo, total = todo[keep], total[keep]
+                c2v = [msg[keep] for msg in c2v]
                 if todo.size == 0:
                     break
         return DecodeResult(bits, converged, iterations)
+
+
+def _phi(x: np.ndarray) -> np.ndarray:
+    """phi(x) = -log tanh(x / 2) = log((e^x + 1) / (e^x - 1)), its own inverse on x > 0;
+    x is clipped to [_PHI_MIN, _PHI_MAX] so that no value is infinite."""
+    x = np.clip(x, _PHI_MIN, _PHI_MAX)
+    return -np.log(np.tanh(x * np.float32(0.5)))
+
+
+def _check_update(v2c: np.ndarray) -> np.ndarray:
+    """Sum-product check messages (B, d, Z): for each edge, the sign product and phi of the
+    sum of phi(|v2c|) over the check's other edges."""
+    neg = v2c < 0
+    phi = _phi(np.abs(v2c))
+    rest = phi.sum(axis=1, keepdims=True) - phi
+    mag = _phi(rest)
+    flip = neg ^ np.bitwise_xor.reduce(neg, axis=1, keepdims=True)
+    return np.where(flip, -mag, mag)

@@ -225,7 +225,7 @@ class SubcarrierDemodulator:
         self._carrier_step = (c.carrier_hz * plan.hop / fs) % 1.0  # cycles per block
         self._carrier_start = (-c.carrier_hz * plan.overlap / fs) % 1.0  # at s_0 = -overlap
         self._timing = TimingRecovery(self._sps, c.timing_window_symbols, plan.out_per_hop, group)
-        self._carrier = CarrierRecovery(c.carrier_window_symbols)
+        self._carrier = CarrierRecovery(c.carrier_window_symbols, c.frequency_window_symbols)
         # Input samples still inside the chain when the input stops, plus a block to spare.
         tail_symbols = (c.timing_window_symbols // 2 + c.carrier_window_symbols // 2
                         + 2 * span + 3 * group / self._sps + 16)
