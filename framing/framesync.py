@@ -53,7 +53,10 @@ from framing.frameformat import (
 from framing.frames import FrameDecoder, PayloadStatus
 from framing.ldpc import LLR_CLIP
 
-HARD_LLR = 8.0  # hard bits as LLRs: log odds 8 (P(error) 3e-4); min-sum does not care
+# Hard bits as LLRs: log odds 8 (P(error) 3e-4). Sum-product takes it as the channel's
+# reliability: over-confident for a hard stream with 1e-2 errors, which the rate-3/4 code still
+# clears with room to spare (bench/test_frames.py: every frame at 1e-2).
+HARD_LLR = 8.0
 _V2_MAX_ERRORS = 8  # of 64 sync bits, as hotcast v2's own FrameSync allowed
 _STEP_TO_V2_BITS = np.array([[0, 0], [0, 1], [1, 1], [1, 0]], dtype=np.int8)  # v2 Gray steps
 
