@@ -15,7 +15,7 @@ interpolated back to the symbols. No Python loop over samples, symbols or groups
   over ``window`` symbols gives the line; its unwrapped angle theta at the window's centre
   c gives psi(c) = c / sps + theta / 2 pi, and the symbol strobes are where psi crosses an
   integer (psi is interpolated linearly between centres, G samples apart), where the symbol
-  is cubic-interpolated. Any ratio of sample to symbol rate works (4.11 at 400 kHz with
+  is cubic-interpolated. Any ratio of sample to symbol rate works (4.16 at 375 kHz with
   fm's FFT plan, ...) and a sample-clock error of +-200 ppm is only a slow rotation of the
   line. Dropout guard: a group counts only while its power is within 3 dB of the mean over
   four windows, and the angle is held while under half of the window counts, so a dropout of

@@ -10,10 +10,12 @@ Receive chain (``FmIqDemodulator``), one FFT block at a time, no per-sample loop
         ──► quadrature discriminator angle(y[n] y*[n-1]) = the MPX at fs M / N
 
 - Overlap-save fast convolution with decimation in the frequency domain (``modem/_fir.py``):
-  at 1.2 MHz, N = 49 152, M = 16 384, so the discriminator and the MPX run at 400 kHz
-  (``plan_decimation``). One complex FFT (~7.5 ns a sample) does the work of the NCO, a
-  ~175-tap channel filter and the decimator, where the direct FIR it replaces made one pass
-  over the data per tap pair (46x real time for the whole front end; now ~90x).
+  at 1.2 MHz, N = 32 768, M = 10 240 (5 / 16), so the discriminator and the MPX run at
+  375 kHz (``plan_decimation``). One complex FFT (~7.5-10 ns a sample: two thirds of the
+  front end's time) does the work of the NCO, a ~175-tap channel filter and the decimator; the
+  direct FIRs it replaces made one pass over the data per tap pair, plus an MPX filter. The
+  front end is FFT-bound at ~50x real time on one core (the direct FIRs: ~46x, with the wider,
+  noisier channel below).
 - Channel filter: flat to ±160 kHz, 60 dB down from ±185 kHz (FIELD-NOTES: ±100 kHz folds the
   programme onto the 76 kHz subcarrier; Carson: ±(75 + 90) kHz). Its sharp edge keeps the
   noise bandwidth, hence the click rate near threshold, low.
