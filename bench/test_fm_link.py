@@ -119,8 +119,7 @@ def test_cnr_threshold_through_iq_noise(benchmark, profile, impairment):
     assert res.sent >= THRESHOLD_FRAMES and lost <= res.sent // 1000
 
 
-@pytest.mark.parametrize("profile,points", [("fm", (16.5, 17.0, 17.5)),
-                                            ("fm-robust", (11.5, 12.0, 12.5))])
+@pytest.mark.parametrize("profile,points", [("fm", (17.0, 17.5)), ("fm-robust", (12.0, 12.5))])
 def test_cnr_sweep_below_threshold(benchmark, profile, points):
     """FER against CNR below the targets (1000 frames a point, +20 kHz, +100 ppm): where the
     link actually stops. Asserts only that the curve falls with CNR (the targets are tested
@@ -140,7 +139,7 @@ def test_cnr_sweep_below_threshold(benchmark, profile, points):
               f"{res.ber:.3f} | {res.snr_db:.2f}")
         benchmark.extra_info[f"fer_{res.run.cnr_db}dB"] = res.fer
     fers = [res.fer for res in rows]
-    assert fers == sorted(fers, reverse=True)
+    assert fers == sorted(fers, reverse=True) and fers[0] > 0  # falls with CNR; stops below
 
 
 @pytest.mark.parametrize("profile", ["fm", "fm-robust"])
