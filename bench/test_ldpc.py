@@ -2,8 +2,11 @@
 ``ldpc`` package's C++ BpDecoder where it is installed (it is not a dependency).
 
 Run: PYTHONPATH=$PWD .venv/bin/python -m pytest bench/test_ldpc.py --benchmark-only -q -s
-Targets: FER <= 1e-2 at the points below (400 codewords each; FER 1e-3 sits ~0.3 dB higher);
-the numpy decoder >= 1 Mbit/s of coded bits near threshold (26x the fm raw rate).
+Targets: FER <= 1e-2 at the points below (1000 codewords each; FER 1e-3 sits ~0.2 dB higher:
+measured with 5000 codewords, rate 1/2 at ~1.65 dB, 2/3 at ~2.4 dB, 3/4 at ~2.87 dB, where the
+flooding min-sum decoder of before needed ~2.3, -, ~3.0 dB); the numpy layered sum-product
+decoder >= 0.5 Mbit/s of coded bits near threshold at every rate (23x fm-robust's raw rate, with
+its rate-1/2 code of 12 layers an iteration; rate 3/4 runs ~2.5 Mbit/s, 64x fm's raw rate).
 """
 
 import numpy as np
@@ -18,22 +21,28 @@ def _llr(code, words, ebn0_db, rng):
     return (2 * y / sigma**2).astype(np.float32)
 
 
-@pytest.mark.parametrize("name,ebn0_db", [("80211n-1944-1/2", 2.0), ("80211n-1944-2/3", 2.5),
-                                          ("80211n-1944-3/4", 3.0)])
+@pytest.mark.parametrize("name,ebn0_db", [("80211n-1944-1/2", 1.5), ("80211n-1944-2/3", 2.2),
+                                          ("80211n-1944-3/4", 2.8)])
 def test_fer_near_threshold(benchmark, name, ebn0_db):
     code = ldpc_code(name)
     rng = np.random.default_rng(1)
-    words = LdpcEncoder(code).encode(rng.integers(0, 2, (400, code.k)))
+    words = LdpcEncoder(code).encode(rng.integers(0, 2, (1000, code.k)))
     llr = _llr(code, words, ebn0_db, rng)
     dec = LdpcDecoder(code, 30)
-    got = benchmark.pedantic(lambda: dec.decode(llr), rounds=1, iterations=1)
-    fer = float(np.mean(~(got.bits == words).all(axis=1)))
+
+    def run():  # a frame's codewords at a time (4 for fm, 8 for fm-robust), as FrameSync does
+        parts = [dec.decode(llr[i:i + 8]) for i in range(0, len(llr), 8)]
+        return (np.concatenate([p.bits for p in parts]),
+                np.concatenate([p.iterations for p in parts]))
+
+    bits, iterations = benchmark.pedantic(run, rounds=1, iterations=1)
+    fer = float(np.mean(~(bits == words).all(axis=1)))
     rate = words.size / benchmark.stats.stats.min
     benchmark.extra_info.update(fer=fer, coded_mbit_s=round(rate / 1e6, 2),
-                                iterations=float(got.iterations.mean()))
-    print(f"\n{name} at {ebn0_db} dB: FER {fer:.4f}, {got.iterations.mean():.1f} iterations, "
+                                iterations=float(iterations.mean()))
+    print(f"\n{name} at {ebn0_db} dB: FER {fer:.4f}, {iterations.mean():.1f} iterations, "
           f"{rate / 1e6:.2f} Mbit/s coded")
-    assert fer <= 1e-2 and rate >= 1e6
+    assert fer <= 1e-2 and rate >= 0.5e6
 
 
 def test_ldpc_package_beside_numpy(benchmark):

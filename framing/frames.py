@@ -22,7 +22,7 @@ and the carousel's RaptorQ code already repairs lost frames, so RS is gone from 
 
 Interleaver: the golden-ratio stride puts bits that are adjacent on air (one QPSK symbol, a
 discriminator click of a few symbols, a short dropout) into different codewords and far apart
-within each, where min-sum copes with a few unreliable bits, instead of a run of them in one
+within each, where belief propagation copes with a few unreliable bits, instead of a run of them in one
 81-bit circulant. Whitening: everything after the sync word is XORed with the PRBS from
 1 + x^14 + x^15 (DVB's energy dispersal, ETSI EN 300 421; our register starts from its seed
 100101010000000 but shifts the other way), restarted at every frame, so a block of zeros does

@@ -53,7 +53,10 @@ from framing.frameformat import (
 from framing.frames import FrameDecoder, PayloadStatus
 from framing.ldpc import LLR_CLIP
 
-HARD_LLR = 8.0  # hard bits as LLRs: log odds 8 (P(error) 3e-4); min-sum does not care
+# Hard bits as LLRs: log odds 8 (P(error) 3e-4). Sum-product takes it as the channel's
+# reliability: over-confident for a hard stream with 1e-2 errors, which the rate-3/4 code still
+# clears with room to spare (bench/test_frames.py: every frame at 1e-2).
+HARD_LLR = 8.0
 _V2_MAX_ERRORS = 8  # of 64 sync bits, as hotcast v2's own FrameSync allowed
 _STEP_TO_V2_BITS = np.array([[0, 0], [0, 1], [1, 1], [1, 0]], dtype=np.int8)  # v2 Gray steps
 
@@ -133,7 +136,7 @@ class FrameSync:
     def reset(self) -> None:
         self.stats = FrameStats()
         self._buf = np.zeros(0, dtype=np.float32)
-        self._rho = np.zeros(0, dtype=np.float32)  # cosine at buf positions computed so far
+        self._rho = np.zeros(0, dtype=np.float32)  # search cosine at buf positions computed so far
         self._rot = np.zeros(0, dtype=np.int8)
         self._buf_start = 0  # absolute stream index of _buf[0]
         self._expected: int | None = None  # absolute start of the next frame when locked
@@ -149,69 +152,89 @@ class FrameSync:
             if self._v2.hits and self.stats.old_version is None:
                 self.stats.old_version = LEGACY_VERSION
         buf = np.concatenate((self._buf, chunk)) if self._buf.size else chunk
-        n_corr = max(buf.size - self._len + 1, 0)
-        if n_corr > self._rho.size:
-            self._extend_correlation(buf, n_corr)
         frames: list[Frame] = []
-        pos = self._scan(buf, n_corr, frames)
+        pos = self._scan(buf, frames)
         self._buf = buf[pos:].copy() if pos < buf.size else np.zeros(0, dtype=np.float32)
         self._rho = self._rho[pos:].copy()
         self._rot = self._rot[pos:].copy()
         self._buf_start += pos
         return frames
 
-    def _extend_correlation(self, buf: np.ndarray, n_corr: int) -> None:
-        start = self._rho.size
-        seg = buf[start:n_corr + self._len - 1]
-        re = np.correlate(seg, self._re_t, mode="valid")
+    def _correlate(self, buf: np.ndarray, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """(cosine rho, rotation) of the sync word at buffer positions start .. stop - 1 (rho 0
+        at odd absolute positions when frames start on symbols)."""
+        count = stop - start
+        rho = np.zeros(count, dtype=np.float32)
+        rot = np.zeros(count, dtype=np.int8)
+        first = start + (start + self._buf_start) % self._step  # first position to try
+        seg = buf[first:stop + self._len - 1]
+        if seg.size < self._len:
+            return rho, rot
         c = np.concatenate(([0.0], np.cumsum(seg.astype(np.float64) ** 2)))
-        energy = c[self._len:] - c[:-self._len]
+        energy = (c[self._len:] - c[:-self._len])[::self._step]
         norm = np.sqrt(np.maximum(self._len * energy, 1e-30))
         amb = self.config.phase_ambiguity
-        if amb == 4:
-            im = np.correlate(seg, self._im_t, mode="valid")
-            rho = np.hypot(re, im) / norm
-            rot = (np.round(np.arctan2(im, re) / (np.pi / 2)).astype(np.int64) % 4).astype(np.int8)
-        elif amb == 2:
-            rho = np.abs(re) / norm
-            rot = np.where(re < 0, 2, 0).astype(np.int8)
+        if amb == 4:  # symbols z = llr[2i] + j llr[2i+1] against the word's, every symbol
+            z = seg[0:seg.size // 2 * 2].reshape(-1, 2)
+            zr, zi = z[:, 0], z[:, 1]
+            sr, si = self._re_t[0::2], self._re_t[1::2]
+            re = np.correlate(zr, sr, "valid") + np.correlate(zi, si, "valid")
+            im = np.correlate(zi, sr, "valid") - np.correlate(zr, si, "valid")
+            got = np.hypot(re, im) / norm[:re.size]
+            turn = (np.round(np.arctan2(im, re) / (np.pi / 2)).astype(np.int64) % 4).astype(np.int8)
         else:
-            rho = re / norm
-            rot = np.zeros(re.size, dtype=np.int8)
-        self._rho = np.concatenate((self._rho, rho.astype(np.float32)))
-        self._rot = np.concatenate((self._rot, rot))
+            re = np.correlate(seg, self._re_t, mode="valid")
+            got = (np.abs(re) if amb == 2 else re) / norm
+            turn = (np.where(re < 0, 2, 0) if amb == 2 else np.zeros(re.size)).astype(np.int8)
+        at = slice(first - start, first - start + self._step * got.size, self._step)
+        rho[at], rot[at] = got, turn
+        return rho, rot
 
-    def _scan(self, buf: np.ndarray, n_corr: int, frames: list[Frame]) -> int:
+    def _search(self, buf: np.ndarray, pos: int, n_corr: int) -> None:
+        """Make the search correlation cover buffer positions pos .. n_corr - 1 (positions
+        skipped inside decoded frames are never computed: while locked, searching costs nothing)."""
+        have = self._rho.size
+        if have >= n_corr:
+            return
+        start = max(have, pos)
+        rho, rot = self._correlate(buf, start, n_corr)
+        gap = start - have
+        self._rho = np.concatenate((self._rho, np.zeros(gap, np.float32), rho))
+        self._rot = np.concatenate((self._rot, np.zeros(gap, np.int8), rot))
+
+    def _scan(self, buf: np.ndarray, frames: list[Frame]) -> int:
         """Try frame starts in order; return the first buffer position still undecided."""
         frame_bits = self.config.frame_bits
-        hit = self._rho[:n_corr] >= self.config.sync_threshold
-        if self._step == 2:  # symbol boundaries only: even absolute positions
-            hit &= (np.arange(n_corr) + self._buf_start) % 2 == 0
-        hits = np.flatnonzero(hit)
-        hi = 0
+        n_corr = max(buf.size - self._len + 1, 0)
         pos = 0
         while True:
-            flywheel = self._expected is not None and self._expected - self._buf_start == pos
-            if flywheel:
-                if pos >= n_corr:
-                    return pos  # cannot read the flywheel position's correlation yet
-                cand = pos
-            else:
-                while hi < hits.size and hits[hi] < pos:
-                    hi += 1
-                if hi == hits.size:
-                    return n_corr
-                cand = int(hits[hi])
+            if self._expected is not None and self._expected - self._buf_start == pos:
+                if pos + frame_bits > buf.size:
+                    return pos  # wait for the rest of the locked frame
+                pos = self._try_frame(buf, pos, frames, flywheel=True)
+                continue
+            if pos >= n_corr:
+                return pos
+            self._search(buf, pos, n_corr)
+            hits = np.flatnonzero(self._rho[pos:n_corr] >= self.config.sync_threshold)
+            if hits.size == 0:
+                return n_corr
+            cand = pos + int(hits[0])
             if cand + frame_bits > buf.size:
                 return cand  # wait for the rest of this frame
-            pos = self._try_frame(buf, cand, frames, flywheel)
+            pos = self._try_frame(buf, cand, frames, flywheel=False)
 
     def _try_frame(self, buf: np.ndarray, cand: int, frames: list[Frame], flywheel: bool) -> int:
         """Decode the frame starting at buffer position ``cand``; return where to go on."""
         cfg, stats = self.config, self.stats
         stats.sync_hits += 1
-        seen = self._rho[cand] >= cfg.flywheel_threshold
-        rotation = int(self._rot[cand]) if seen or not flywheel else self._rotation
+        if flywheel:
+            rho, rot = self._correlate(buf, cand, cand + 1)
+            rho, rot = float(rho[0]), int(rot[0])
+        else:
+            rho, rot = float(self._rho[cand]), int(self._rot[cand])
+        seen = rho >= cfg.flywheel_threshold
+        rotation = rot if seen or not flywheel else self._rotation
         body = _derotate(buf[cand + self._len:cand + cfg.frame_bits], rotation)
         got = self._decoder.decode(body)
         stats.codewords_decoded += got.codewords
@@ -266,14 +289,22 @@ def _derotate(llr: np.ndarray, rotation: int) -> np.ndarray:
 
 
 class _LegacyDetector:
-    """Counts v2 sync words on the differentially decoded symbol stream (chunk-invariant)."""
+    """Counts v2 sync words on the differentially decoded symbol stream (chunk-invariant).
+
+    v2 frames start on symbols, so the word is looked for at symbol boundaries only: the Gray
+    bits (b0, b1) of each step as +-1 on two rails, each correlated with the word's rail (32
+    symbols), the sum counting agreements minus disagreements over the 64 bits.
+    """
 
     def __init__(self) -> None:
-        self._pm = (1.0 - 2.0 * SYNC_BITS_V2).astype(np.float32)
+        pm = (1.0 - 2.0 * SYNC_BITS_V2).astype(np.float32)
+        self._word = (pm[0::2].copy(), pm[1::2].copy())
+        self._symbols = pm.size // 2
+        self._rails = (1.0 - 2.0 * _STEP_TO_V2_BITS).astype(np.float32)  # step -> (+-1, +-1)
         self._odd = np.zeros(0, dtype=np.float32)  # an I value waiting for its Q
         self._last = 0j  # previous symbol
-        self._tail = np.zeros(0, dtype=np.float32)  # last 63 differential bits (+-1)
-        self._quiet = 0  # bits still to skip after a hit (one hit per v2 frame)
+        self._tail = np.zeros((0, 2), dtype=np.float32)  # last 31 steps as rails
+        self._quiet = 0  # symbols still to skip after a hit (one hit per v2 frame)
         self.hits = 0
 
     def process(self, llr: np.ndarray) -> int:
@@ -282,22 +313,25 @@ class _LegacyDetector:
         self._odd = x[2 * pairs:].copy()
         if pairs == 0:
             return 0
-        z = x[0:2 * pairs:2].astype(np.float64) + 1j * x[1:2 * pairs:2]
-        prev = np.concatenate(([self._last], z[:-1]))
-        self._last = z[-1]
-        step = np.round(np.angle(z * np.conj(prev)) / (np.pi / 2)).astype(np.int64) % 4
-        bits = (1.0 - 2.0 * _STEP_TO_V2_BITS[step].reshape(-1)).astype(np.float32)
-        seq = np.concatenate((self._tail, bits))
+        z = x[:2 * pairs].view(np.complex64) if x.dtype == np.float32 and x.flags.c_contiguous \
+            else (x[0:2 * pairs:2] + 1j * x[1:2 * pairs:2]).astype(np.complex64)
+        prev = np.empty_like(z)
+        prev[0] = self._last
+        prev[1:] = z[:-1]
+        self._last = complex(z[-1])
+        step = np.round(np.angle(z * np.conj(prev)) * np.float32(2 / np.pi)).astype(np.int64) & 3
+        seq = np.concatenate((self._tail, self._rails[step]))
         found = 0
-        if seq.size >= self._pm.size:
-            corr = np.correlate(seq, self._pm, mode="valid")
-            strong = np.abs(corr) >= self._pm.size - 2 * _V2_MAX_ERRORS
+        if seq.shape[0] >= self._symbols:
+            score = (np.correlate(seq[:, 0], self._word[0], "valid")
+                     + np.correlate(seq[:, 1], self._word[1], "valid"))
+            strong = np.abs(score) >= 2 * self._symbols - 2 * _V2_MAX_ERRORS
             quiet = self._quiet
             for i in np.flatnonzero(strong):
                 if i >= quiet:
                     found += 1
-                    quiet = int(i) + FRAME_BITS_V2 // 2
-            self._quiet = max(0, quiet - corr.size)
-        self._tail = seq[-(self._pm.size - 1):].copy()
+                    quiet = int(i) + FRAME_BITS_V2 // 4
+            self._quiet = max(0, quiet - score.size)
+        self._tail = seq[seq.shape[0] - (self._symbols - 1):].copy()
         self.hits += found
         return found

@@ -20,6 +20,7 @@ from scipy import signal
 
 # 32 768 outputs x 64 taps x 8 bytes (complex64) = 16 MiB of gathered windows at most.
 _CHUNK_OUTPUTS = 32_768
+_FINE = 8  # ArbitraryResampler: table rows per branch
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,28 @@ class RationalResampler:
         limit = len(buf) * up  # outputs at positions < limit have their newest input in buf
         n_out = max(0, -(-(limit - self._pos) // down))
         out = np.empty(n_out, dtype=self._dtype)
-        windows = sliding_window_view(buf, taps) if n_out else None
-        for start in range(0, n_out, _CHUNK_OUTPUTS):
+        if down == 1 and n_out >= up:
+            # Pure interpolation: the outputs of phase p are every up-th one, and their windows
+            # advance one input at a time, so each phase is one correlation over the input
+            # (the FM modulator's 240 kHz -> 1.2 MHz: 5 correlations of 24 taps instead of
+            # gathering 1.2 M windows, ~6x faster).
+            q0, r0 = divmod(self._pos, up)
+            for p in range(up):
+                first = (p - r0) % up
+                count = len(range(first, n_out, up))
+                if count:
+                    w0 = q0 + (r0 + first) // up - (taps - 1)
+                    seg = buf[w0:w0 + count + taps - 1]
+                    if self._dtype == np.complex64:
+                        out.real[first::up] = np.correlate(seg.real, self._phases[p], "valid")
+                        out.imag[first::up] = np.correlate(seg.imag, self._phases[p], "valid")
+                    else:
+                        out[first::up] = np.correlate(seg, self._phases[p], "valid")
+            n_done = n_out
+        else:
+            n_done = 0
+        windows = sliding_window_view(buf, taps) if n_out > n_done else None
+        for start in range(n_done, n_out, _CHUNK_OUTPUTS):
             stop = min(n_out, start + _CHUNK_OUTPUTS)
             pos = self._pos + down * np.arange(start, stop, dtype=np.int64)
             newest, phase = np.divmod(pos, up)
@@ -145,7 +166,14 @@ class ArbitraryResampler:
         # bank[p, k]: weight of window element k (oldest first) at fractional delay p / phases;
         # row ``phases`` (one whole sample later) makes the linear interpolation total.
         idx = np.arange(phases + 1)[:, None] + phases * np.arange(taps_per_phase)[None, :]
-        self._bank = proto[idx][:, ::-1].astype(np.float32).copy()
+        bank = proto[idx][:, ::-1]
+        # The linear interpolation between branches, tabulated _FINE times finer and read at
+        # the nearest row (delay error <= 1 / (2 _FINE phases) sample, 1.2e-4 at 512 branches:
+        # -79 dB at 0.15 of the rate), so each output is one dot product.
+        fine = np.arange(phases * _FINE + 1) / _FINE
+        lo = np.minimum(fine.astype(np.int64), phases - 1)
+        a = (fine - lo)[:, None]
+        self._table = ((1 - a) * bank[lo] + a * bank[lo + 1]).astype(np.float32)
         self._phases = phases
         self._dtype = np.complex64 if config.complex_samples else np.float32
         self.reset()
@@ -167,21 +195,24 @@ class ArbitraryResampler:
         while n_out and np.floor((self._next_out + n_out - 1) / self.ratio) >= end:
             n_out -= 1
         out = np.empty(n_out, dtype=self._dtype)
-        if n_out:
-            windows = sliding_window_view(buf, taps)
+        parts = (buf.real, buf.imag) if self._dtype == np.complex64 else (buf,)
+        windows = [sliding_window_view(x, taps) for x in parts] if n_out else []
         for start in range(0, n_out, _CHUNK_OUTPUTS):
             m = np.arange(self._next_out + start, self._next_out + min(n_out, start + _CHUNK_OUTPUTS))
             t = m / self.ratio
             whole = np.floor(t)
-            frac = (t - whole) * self._phases
-            p = frac.astype(np.int64)
-            a = (frac - p).astype(np.float32)[:, None]
+            row = np.rint((t - whole) * (self._phases * _FINE)).astype(np.int64)
+            coef = self._table[row]
             # Window of taps inputs ending at sample floor(t): y(t) = sum_q x[i-q] h(frac + q).
             first = whole.astype(np.int64) - (taps - 1) - self._buf_start
-            w = windows[first]
-            lo = np.einsum("ij,ij->i", w, self._bank[p])
-            hi = np.einsum("ij,ij->i", w, self._bank[p + 1])
-            out[start:start + m.size] = lo + a[:, 0] * (hi - lo)
+            # Runs of consecutive windows (one input per output: a ratio near 1 slips a sample
+            # only every 1 / |ratio - 1| outputs) are views, not gathered copies.
+            step = np.flatnonzero(np.diff(first) != 1) + 1
+            for a, b in zip(np.concatenate(([0], step)), np.concatenate((step, [m.size]))):
+                rows = slice(first[a], first[a] + (b - a)) if b - a > 1 and first[b - 1] - first[a] == b - a - 1 \
+                    else first[a:b]
+                dots = [np.einsum("ij,ij->i", w[rows], coef[a:b]) for w in windows]
+                out[start + a:start + b] = dots[0] if len(dots) == 1 else dots[0] + 1j * dots[1]
         self._next_out += n_out
         keep = min(taps, len(buf))  # >= taps - 1: the next output's window is all in here
         self._buf_start = end - keep

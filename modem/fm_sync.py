@@ -1,25 +1,40 @@
 """Feed-forward symbol-timing and carrier-phase recovery for the `fm` subcarrier demodulator.
 
-Both estimators are block feed-forward, fully vectorised, and run over a sliding window whose
-estimate is applied to the sample at the window's centre (the signal is delayed by half a
-window to line up), so no per-sample or per-symbol Python loop exists:
+Both estimators are block feed-forward over sliding windows whose estimate is applied at the
+window's centre (the signal is delayed by half a window to line up). What makes them cheap is
+that their estimates change slowly: the per-sample and per-symbol work is a few numpy passes
+that sum into groups (8 symbols or so), and everything else (window sums, angles, unwrapping,
+dropout guards) runs on that coarse grid, a hundredth of the samples; the estimates are then
+interpolated back to the symbols. No Python loop over samples, symbols or groups.
 
-- Timing (Oerder & Meyr, IEEE Trans. Commun. 36(5), 1988): the squared magnitude of the matched
-  filter output (divided by its 8-symbol mean, so level steps of +-10 dB leave no trace)
-  carries a spectral line at the symbol rate whose phase is -2 pi tau / T. The complex line is
-  averaged over ``window`` samples; strobes fall where the reference phase
-  plus that angle crosses an integer, and the symbol is cubic-interpolated there. Any ratio of
-  sample to symbol rate works (4.0 at 228 kHz, 4.21 at 240 kHz, ...) and a sample-clock error of
-  +-200 ppm is only a slow rotation of the line, tracked by unwrapping its angle. Samples
-  whose power is far from the recent mean (a dropout, a burst) are left out and the angle
-  is held while too few remain, so a dropout of a few ms does not slip the clock.
-- Carrier (Viterbi & Viterbi, IEEE Trans. IT 29(4), 1983): -(r^4) / |r|^2 strips the QPSK
-  modulation; its windowed mean gives 4x the carrier phase. The angle is unwrapped, so a
-  frequency offset of f Hz is followed as long as 4 * 2 pi f * window / 2 / Rs stays well below
-  pi: with a 64-symbol window at 19 kBd that is |f| < ~37 Hz; +-200 ppm of 76 kHz is +-15 Hz.
-  The remaining pi/2 ambiguity is removed by differential decoding.
+- Timing (Oerder & Meyr, IEEE Trans. Commun. 36(5), 1988): the squared magnitude p of the
+  matched filter output carries a spectral line at the symbol rate whose phase is
+  -2 pi tau / T. Per group g of G samples (about 8 symbols): S_g = sum (p - P_g / G) e^{-j 2 pi
+  n / sps} / P_g, P_g = sum p; the group's own power removes its DC (so a partial reference
+  cycle leaks nothing) and normalises it (a level step of +-10 dB leaves no trace). S summed
+  over ``window`` symbols gives the line; its unwrapped angle theta at the window's centre
+  c gives psi(c) = c / sps + theta / 2 pi, and the symbol strobes are where psi crosses an
+  integer (psi is interpolated linearly between centres, G samples apart), where the symbol
+  is cubic-interpolated. Any ratio of sample to symbol rate works (4.16 at 375 kHz with
+  fm's FFT plan, ...) and a sample-clock error of +-200 ppm is only a slow rotation of the
+  line. Dropout guard: a group counts only while its power is within 3 dB of the mean over
+  four windows, and the angle is held while under half of the window counts, so a dropout of
+  a few ms (or the noise burst a discriminator makes when the carrier drops) does not slip
+  the clock.
+- Carrier (Viterbi & Viterbi, IEEE Trans. IT 29(4), 1983): u = r^4 / |r|^2 strips the QPSK
+  modulation (weight |r|^2: V&V's choice at low SNR), summed per group of 8 symbols. Frequency
+  first: with S the sum of u over the last 64 symbols, the mean of S[k] conj(S[k - 64]) over
+  ``frequency_window`` symbols has angle 4 x 64 dw (dw the carrier step per symbol;
+  unambiguous for |f| < Rs / 512: 21 Hz at 11 kBd, 37 Hz at 19 kBd; 100 ppm of 76 kHz is
+  7.6 Hz). The group sums are counter-rotated by the running sum theta of those steps and the
+  V&V mean over ``window_symbols`` of what is left gives 4x the phase at the window centre:
+  phi4 = theta + angle(sum), unwrapped, interpolated linearly to each symbol. Without the
+  frequency step a 7.6 Hz offset turns the 4th-power line by 0.017 rad per symbol at 11 kBd:
+  over a 192-symbol window the mean loses a fifth of its length and, at Es/N0 ~ 2 dB, slips
+  a quarter turn every few thousand symbols. The remaining quarter-turn ambiguity is left in
+  the stream (the frame layer resolves it on the sync word).
 
-Invariants: outputs depend only on the concatenated input (fixed internal state, no clocks);
+Invariants: outputs depend only on the concatenated input (fixed internal grids, no clocks);
 every accumulator that grows without bound (unwrapped angles, phase references) is re-centred
 by whole cycles, which changes no output.
 """
@@ -28,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dsp import DelayLine, RunningSum, cubic_interpolate, unwrap_from
+from .dsp import cubic_interpolate, unwrap_from
 
 _TWO_PI = 2 * np.pi
 # Whole cycles after which an unwrapped angle is folded back (any large number works; it only
@@ -36,181 +51,221 @@ _TWO_PI = 2 * np.pi
 _RECENTRE_CYCLES = 1024
 # Lag (and short-sum length) of the carrier frequency estimator, in symbols (CarrierRecovery).
 _FREQ_LAG_SYMBOLS = 64
+_CARRIER_GROUP_SYMBOLS = 8
+_TINY = 1e-30
+
+
+def _running_sum(tail: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Trailing sums over len(tail) + 1 items: (sums for x, the new tail)."""
+    buf = np.concatenate((tail, x))
+    c = np.cumsum(buf)
+    width = tail.size + 1
+    out = c[width - 1:].copy()
+    out[1:] -= c[:-width]
+    return out, buf[buf.size - tail.size:].copy()
+
+
+def _hold(values: np.ndarray, held: np.ndarray, last: float) -> np.ndarray:
+    """``values`` with every held item replaced by the last item not held (or ``last``)."""
+    if not held.any():
+        return values
+    idx = np.maximum.accumulate(np.where(held, -1, np.arange(values.size)))
+    return np.where(idx >= 0, values[np.maximum(idx, 0)], last)
 
 
 class TimingRecovery:
-    """Matched-filter samples (complex, ``samples_per_symbol`` >= 3) -> symbol-spaced samples."""
+    """Matched-filter samples (complex64, blocks of exactly ``block_samples``, ``samples_per_
+    symbol`` >= 3) -> symbols (complex64), about block_samples / samples_per_symbol per block."""
 
-    def __init__(self, samples_per_symbol: float, window_symbols: int):
-        self._params = (samples_per_symbol, window_symbols)
+    def __init__(self, samples_per_symbol: float, window_symbols: int, block_samples: int,
+                 group_samples: int):
+        if block_samples % group_samples:
+            raise ValueError(f"block_samples {block_samples} is not a multiple of "
+                             f"group_samples {group_samples}")
+        self._params = (samples_per_symbol, window_symbols, block_samples, group_samples)
+        self._sps = samples_per_symbol
         self._fr = 1.0 / samples_per_symbol  # reference phase step, symbols per sample
-        width = int(round(window_symbols * samples_per_symbol))
-        self._delay = width // 2
-        self._sum = RunningSum(width)
-        # Power normaliser over 8 symbols: a level step then leaves no residue of the mean
-        # power in the line sum. Without it, after a -20 dB step the old samples' mean power,
-        # summed over a partial cycle of the reference, outweighs the weak line and spins it.
-        self._power = RunningSum(int(round(8 * samples_per_symbol)), dtype=np.float64)
-        self._power_scale = 1.0 / self._power.width
-        # Dropout guard: a sample counts towards the line only while its 8-symbol power is
-        # within 3 dB of the mean power over four windows (a fade to nothing, or the burst of
-        # noise a discriminator makes when the carrier drops, is not: four windows, 27 ms,
-        # so that even a 5 ms burst is still far above the mean at its end); while under half
-        # of the window counts, the line angle is held. Without it a dropout of 5 ms (95
-        # symbols, most of the 128-symbol window) lets the angle wander a whole turn: a
-        # symbol slip, which costs the frame however deep its interleaving (tests in
-        # tests/modem/test_fm_loopback.py). A level step of +10 dB is held for ~12 ms (until
-        # the mean reaches half the new power: 0.44 x 512 symbols), -10 dB for ~24 ms
-        # (0.89 x 512); a 200 ppm clock drifts 0.09 symbol in 24 ms, caught up at release.
-        self._window_power = RunningSum(4 * width, dtype=np.float64)
-        self._good = RunningSum(width, dtype=np.float64)
-        self._min_good = 0.5 * width
-        self._ref = np.zeros(0, dtype=np.complex128)  # e^{-j 2 pi fr m}, built per block size
-        self._ydelay = DelayLine(self._delay)
+        n, g = block_samples, group_samples
+        self._n, self._g, self._ng = n, g, n // g
+        self._wg = max(2, round(window_symbols * samples_per_symbol / g))  # groups per window
+        ref = np.exp(-_TWO_PI * 1j * self._fr * np.arange(n))
+        self._ref_re = ref.real.astype(np.float32).reshape(self._ng, g)
+        self._ref_im = ref.imag.astype(np.float32).reshape(self._ng, g)
+        self._ref_sums = ref.reshape(self._ng, g).sum(axis=1)
+        # Centre (in samples from the block's first) of the window that ends with group j.
+        self._centres = (np.arange(self._ng) - self._wg + 1) * g + (self._wg * g - 1) / 2
+        # Strobes reach back to the last centre of the previous block, half a window behind.
+        self._history = (self._wg * g) // 2 + g + 4
         self.reset()
 
     def __repr__(self) -> str:
-        return f"TimingRecovery(samples_per_symbol={self._params[0]!r}, window_symbols={self._params[1]!r})"
+        return ("TimingRecovery(samples_per_symbol={!r}, window_symbols={!r}, block_samples={!r}, "
+                "group_samples={!r})".format(*self._params))
 
     def reset(self) -> None:
-        self._sum.reset()
-        self._power.reset()
-        self._window_power.reset()
-        self._good.reset()
-        self._ydelay.reset()
-        self._vphase = 0.0  # reference phase of the next sample, cycles in [0, 1)
-        self._psi_acc = 0.0  # same reference, unwrapped, minus whole cycles moved out
+        self._ref_phase = 0.0  # reference phase at the block's first sample, cycles in [0, 1)
+        self._cycles = 0.0  # psi of the block's first sample, less whole symbols handed out
+        self._line_tail = np.zeros(self._wg - 1, dtype=np.complex128)
+        self._good_tail = np.zeros(self._wg - 1)
+        self._power_tail = np.zeros(4 * self._wg - 1)
+        self._cand_tail = np.zeros(4 * self._wg - 1)
+        self._count_tail = np.zeros(4 * self._wg - 1)
         self._theta = 0.0  # last unwrapped line angle (rad)
-        self._ytail = np.zeros(3, dtype=np.complex128)
-        self._psitail = np.zeros(3)
+        self._angle = 0.0  # last line angle not held (rad, wrapped)
+        self._last_c: float | None = None  # previous block's last centre, in this block's samples
+        self._last_psi = 0.0
+        self._next = 0  # integer psi of the next strobe
+        self._y = np.zeros(self._history, dtype=np.complex64)
         self.drift = 0.0  # mean line-angle change per sample over the last block (rad)
 
     def process(self, y: np.ndarray) -> np.ndarray:
-        """y: complex128 (n,) matched-filter output -> complex128 (k,) symbols, k ~ n / sps."""
-        n = len(y)
-        if len(self._ref) != n:
-            self._ramp = np.arange(n) * self._fr
-            self._ref = np.exp(-_TWO_PI * 1j * self._ramp)
-        ramp = self._ramp
-        mag2 = y.real**2 + y.imag**2
-        # Tiny floor: silence gives v = 0 (a still line), not 0 / 0.
-        p8 = self._power.process(mag2) * self._power_scale + 1e-20
-        ratio = p8 / (self._window_power.process(mag2) / self._window_power.width + 1e-20)
+        """y: complex64 (block_samples,) -> complex64 symbols."""
+        ng, g, wg = self._ng, self._g, self._wg
+        p = (y * y.conj()).real.reshape(ng, g)  # |y|^2 per sample
+        power = p.sum(axis=1, dtype=np.float64)
+        lines = (np.einsum("ij,ij->i", p, self._ref_re).astype(np.float64)
+                 + 1j * np.einsum("ij,ij->i", p, self._ref_im))
+        lines = (lines - power / g * self._ref_sums) * np.exp(-_TWO_PI * 1j * self._ref_phase)
+        self._ref_phase = (self._ref_phase + self._n * self._fr) % 1.0
+        # Dropout guard, in two steps so that a burst does not lift its own reference: groups
+        # within 3 dB of the mean over four windows are candidates; the reference is then the
+        # mean power of the candidates in those four windows (the plain mean when there are
+        # none: after a level step the new level becomes a candidate as the mean follows).
+        total, self._power_tail = _running_sum(self._power_tail, power)
+        first = (power > 0.5 * total / (4 * wg)) & (power < 2.0 * total / (4 * wg))
+        kept, self._cand_tail = _running_sum(self._cand_tail, np.where(first, power, 0.0))
+        many, self._count_tail = _running_sum(self._count_tail, first.astype(np.float64))
+        ref = np.where(many > 0, kept / np.maximum(many, 1.0), total / (4 * wg))
+        ratio = power / (ref + _TINY)
         good = (ratio > 0.5) & (ratio < 2.0)
-        # Capped: as a signal returns, the trailing 8-symbol mean lags its first samples,
-        # which would otherwise outweigh the rest of the window (RRC QPSK stays under 4x).
-        norm = np.where(good, np.minimum(mag2 / p8, 4.0), 0.0)
-        v = norm * (np.exp(-_TWO_PI * 1j * self._vphase) * self._ref)
-        self._vphase = (self._vphase + n * self._fr) % 1.0
-        line = self._sum.process(v)
-        held = self._good.process(good.astype(np.float64)) < self._min_good
-        angle = np.angle(line)
-        if held.any():  # hold the last angle through the dropout (forward fill)
-            last = np.maximum.accumulate(np.where(held, -1, np.arange(n)))
-            angle = np.where(last >= 0, angle[np.maximum(last, 0)], self._theta)
+        lines = np.where(good, lines / (power + _TINY), 0.0)
+        window, self._line_tail = _running_sum(self._line_tail, lines)
+        count, self._good_tail = _running_sum(self._good_tail, good.astype(np.float64))
+        angle = _hold(np.angle(window), count < 0.5 * wg, self._angle)
+        self._angle = float(angle[-1])
         theta = unwrap_from(self._theta, angle)
-        self.drift = (theta[-1] - self._theta) / n
-        self._theta = theta[-1]
-        # Strobe phase of the delayed sample m = k - delay: reference at m plus the line angle
-        # estimated over the window centred on m.
-        psi = self._psi_acc - self._delay * self._fr + ramp + theta / _TWO_PI
-        self._psi_acc += n * self._fr
-        psi = np.maximum.accumulate(np.concatenate((self._psitail[-1:], psi)))[1:]
-        y_d = self._ydelay.process(y)
-
-        ext_y = np.concatenate((self._ytail, y_d))
-        ext_psi = np.concatenate((self._psitail, psi))
-        # Boundaries (i-1, i) for i in [2, n+1]: the next sample i+1 must exist for the cubic.
-        lo, hi = ext_psi[1 : n + 1], ext_psi[2 : n + 2]
-        counts = (np.floor(hi) - np.floor(lo)).astype(np.int64)
-        start = np.repeat(np.arange(1, n + 1), counts)
-        targets = np.repeat(np.floor(lo), counts) + _rank_within(counts)
-        lo_r, hi_r = ext_psi[start], ext_psi[start + 1]
-        mu = (targets - lo_r) / np.maximum(hi_r - lo_r, 1e-12)
-        symbols = cubic_interpolate(ext_y, start, mu)
-
-        self._ytail = ext_y[-3:].copy()
-        shift = np.floor(ext_psi[-1])
-        self._psitail = ext_psi[-3:] - shift
-        self._psi_acc -= shift
+        self.drift = (theta[-1] - self._theta) / self._n
+        self._theta = float(theta[-1])
+        psi = self._cycles + self._fr * self._centres + theta / _TWO_PI
+        if self._last_c is None:  # first block: start at the first whole symbol
+            self._next = int(np.ceil(psi[0]))
+            c_pts, psi_pts = self._centres, psi
+        else:
+            c_pts = np.concatenate(([self._last_c], self._centres))
+            psi_pts = np.concatenate(([self._last_psi], psi))
+        psi_pts = np.maximum.accumulate(psi_pts)
+        ks = np.arange(self._next, int(np.floor(psi_pts[-1])) + 1)
+        j = np.clip(np.searchsorted(psi_pts, ks, side="right") - 1, 0, psi_pts.size - 2)
+        frac = (ks - psi_pts[j]) / np.maximum(psi_pts[j + 1] - psi_pts[j], 1e-12)
+        at = c_pts[j] + frac * (c_pts[j + 1] - c_pts[j]) + self._history
+        buf = np.concatenate((self._y, y))
+        whole = np.floor(at).astype(np.int64)
+        symbols = cubic_interpolate(buf, whole, (at - whole).astype(np.float32))
+        self._y = buf[buf.size - self._history:]
+        # Move the origin to the next block's first sample; whole cycles leave psi.
+        self._next = int(ks[-1]) + 1 if ks.size else self._next
+        self._last_c = float(c_pts[-1] - self._n)
+        self._last_psi = float(psi_pts[-1])
+        self._cycles += self._n * self._fr
+        shift = np.floor(self._cycles)
         if abs(self._theta) > _TWO_PI * _RECENTRE_CYCLES:
-            cycles = np.round(self._theta / _TWO_PI)
-            self._theta -= cycles * _TWO_PI
-            self._psi_acc += cycles
-        return symbols
-
-
-def _rank_within(counts: np.ndarray) -> np.ndarray:
-    """For counts [2, 0, 1] -> [1, 2, 1]: 1-based rank of each repeated item within its run."""
-    total = int(counts.sum())
-    if total == 0:
-        return np.zeros(0)
-    ends = np.cumsum(counts)
-    run_start = np.repeat(ends - counts, counts)
-    return (np.arange(total) - run_start + 1).astype(np.float64)
+            turns = np.round(self._theta / _TWO_PI)
+            self._theta -= turns * _TWO_PI
+            shift -= turns  # psi keeps its value: theta / 2 pi fell by `turns`
+        self._cycles -= shift
+        self._last_psi -= shift
+        self._next -= int(shift)
+        return symbols.astype(np.complex64, copy=False)
 
 
 class CarrierRecovery:
-    """Symbols (complex) -> de-rotated symbols near e^{j(pi/4 + k pi/2)}, delayed by window/2.
-
-    Frequency first, then phase: u = -r^4 / |r|^2 strips the QPSK modulation; with S the sum of
-    u over the last 64 symbols, the mean of S[k] conj(S[k - 64]) over the last
-    ``frequency_window`` symbols has angle 4 x 64 dw (dw the carrier step per symbol;
-    unambiguous for |f| < Rs / 512: 21 Hz at 11 kBd, 37 Hz at 19 kBd; 100 ppm of 76 kHz is
-    7.6 Hz). Lag-one products u[k] conj(u[k-1]) would do without the 64-symbol sums but at
-    Es/N0 ~ 2 dB their mean over 1024 symbols still wanders by ~0.06 rad per symbol. u is
-    counter-rotated by the running sum theta of the steps, and the Viterbi-Viterbi mean over ``window_symbols`` of what is left
-    gives the phase at the window centre: phi4 = theta + angle(sum). Without the frequency
-    step a 7.6 Hz offset (100 ppm of 76 kHz) turns the 4th-power line by 4 x 2 pi 7.6 / 11 000
-    = 0.017 rad per symbol: over a 192-symbol window the mean loses a fifth of its length and,
-    at Es/N0 ~ 2 dB, slips a quarter turn every few thousand symbols (measured: fm-robust lost
-    every frame at CNR 13 dB with +100 ppm, none with it).
-    """
+    """Symbols (complex64, any count) -> de-rotated symbols near e^{j(pi/4 + k pi/2)}, delayed
+    by about half a window (symbols wait for the window centred on them)."""
 
     def __init__(self, window_symbols: int, frequency_window_symbols: int = 1024):
-        self._window_symbols = window_symbols
-        self._frequency_window_symbols = frequency_window_symbols
-        self._sum = RunningSum(window_symbols)
-        self._lag_sum = RunningSum(_FREQ_LAG_SYMBOLS)
-        self._lag_delay = DelayLine(_FREQ_LAG_SYMBOLS)
-        self._fsum = RunningSum(frequency_window_symbols)
-        self._delay = DelayLine(window_symbols // 2)
-        self._theta_delay = DelayLine(window_symbols // 2, dtype=np.float64)
+        gs = _CARRIER_GROUP_SYMBOLS
+        self._params = (window_symbols, frequency_window_symbols)
+        self._wg = max(1, round(window_symbols / gs)) | 1  # odd: a group sits at the centre
+        self._lag = _FREQ_LAG_SYMBOLS // gs
+        self._fwg = max(1, frequency_window_symbols // gs)
         self.reset()
 
     def __repr__(self) -> str:
-        return (f"CarrierRecovery(window_symbols={self._window_symbols!r}, "
-                f"frequency_window_symbols={self._frequency_window_symbols!r})")
+        return ("CarrierRecovery(window_symbols={!r}, frequency_window_symbols={!r})"
+                .format(*self._params))
 
     def reset(self) -> None:
-        self._sum.reset()
-        self._fsum.reset()
-        self._lag_sum.reset()
-        self._lag_delay.reset()
-        self._delay.reset()
-        self._theta_delay.reset()
-        self._theta = 0.0  # running sum of the 4th-power frequency steps (rad)
+        self._pending = np.zeros(0, dtype=np.complex64)  # symbols short of a whole group
+        self._short_tail = np.zeros(self._lag - 1, dtype=np.complex128)
+        self._lag_tail = np.zeros(self._lag, dtype=np.complex128)  # short sums, lag groups back
+        self._freq_tail = np.zeros(self._fwg - 1, dtype=np.complex128)
+        self._line_tail = np.zeros(self._wg - 1, dtype=np.complex128)
+        half = (self._wg - 1) // 2
+        self._theta_tail = np.zeros(half)  # theta of the groups not yet at a window centre
+        self._theta = 0.0  # running sum of the 4th-power phase steps (rad), per group
         self._psi = 0.0  # last unwrapped angle of the counter-rotated line (rad)
-        self.drift = 0.0  # mean carrier-phase change per symbol over the last block (rad)
+        self._out = np.zeros(0, dtype=np.complex64)  # grouped symbols not yet de-rotated
+        self._out_start = 0  # symbol index of _out[0], counted from the first input symbol
+        self._last_point: tuple[float, float] | None = None  # (symbol index, phi4) of a centre
+        self._groups = 0  # groups seen
+        self.drift = 0.0  # mean carrier-phase change per symbol over the last call (rad)
 
     def process(self, r: np.ndarray) -> np.ndarray:
-        k = len(r)
-        if k == 0:
-            return r
-        mag2 = np.maximum(r.real**2 + r.imag**2, 1e-30)
-        u = -(r**4) / mag2
-        short = self._lag_sum.process(u)
-        step4 = np.angle(self._fsum.process(short * np.conj(self._lag_delay.process(short))))
-        step4 /= _FREQ_LAG_SYMBOLS
-        theta = self._theta + np.cumsum(step4)
-        # Folding theta by whole multiples of 4 x 2 pi changes no output: phi4 / 4 moves by
-        # whole turns, even for the values still in the delay line from before the fold.
-        self._theta = float(theta[-1]) % (4 * _TWO_PI * _RECENTRE_CYCLES)
-        line = self._sum.process(u * np.exp(-1j * theta))
+        gs, wg = _CARRIER_GROUP_SYMBOLS, self._wg
+        pend = np.concatenate((self._pending, r)) if self._pending.size else r
+        ng = pend.size // gs
+        self._pending = pend[ng * gs:].copy()
+        if ng == 0:
+            return np.zeros(0, dtype=np.complex64)
+        use = pend[:ng * gs]
+        r2 = use * use
+        u = (-r2 * r2 / np.maximum(np.abs(r2), 1e-30)).reshape(ng, gs).sum(axis=1, dtype=np.complex128)
+        short, self._short_tail = _running_sum(self._short_tail, u)
+        lagged = np.concatenate((self._lag_tail, short))
+        self._lag_tail = lagged[lagged.size - self._lag:].copy()
+        products = short * np.conj(lagged[:short.size])
+        freq, self._freq_tail = _running_sum(self._freq_tail, products)
+        step = np.angle(freq) / self._lag  # 4x the phase step per group
+        theta = self._theta + np.cumsum(step)
+        self._theta = float(theta[-1])
+        line, self._line_tail = _running_sum(self._line_tail, u * np.exp(-1j * theta))
         psi = unwrap_from(self._psi, np.angle(line))
         self._psi = float(psi[-1])
-        phi4 = self._theta_delay.process(theta) + psi
-        self.drift = float(np.mean(step4)) / 4
-        if abs(self._psi) > 4 * _TWO_PI * _RECENTRE_CYCLES:
-            self._psi -= np.round(self._psi / (4 * _TWO_PI)) * 4 * _TWO_PI
-        return self._delay.process(r) * np.exp(-0.25j * phi4)
+        # The window ending at group j is centred on group j - half: phi4 there.
+        half = (wg - 1) // 2
+        thetas = np.concatenate((self._theta_tail, theta))
+        self._theta_tail = thetas[thetas.size - half:].copy() if half else self._theta_tail
+        phi4 = thetas[:ng] + psi
+        centres = (self._groups + np.arange(ng) - half) * gs + (gs - 1) / 2
+        self._groups += ng
+        self.drift = float(np.mean(step)) / (4 * gs)
+        self._out = np.concatenate((self._out, use))
+        if self._last_point is not None:
+            centres = np.concatenate(([self._last_point[0]], centres))
+            phi4 = np.concatenate(([self._last_point[1]], phi4))
+        ready = int(np.floor(centres[-1])) + 1 - self._out_start  # symbols up to the last centre
+        ready = max(0, min(ready, self._out.size))
+        idx = self._out_start + np.arange(ready)
+        phase = (np.interp(idx, centres, phi4) * 0.25).astype(np.float32)
+        rot = np.empty(ready, dtype=np.complex64)
+        rot.real, rot.imag = np.cos(phase), -np.sin(phase)
+        out = self._out[:ready] * rot
+        self._out = self._out[ready:]
+        self._out_start += ready
+        self._last_point = (float(centres[-1]), float(phi4[-1]))
+        self._recentre()
+        return out
+
+    def _recentre(self) -> None:
+        """Fold theta and psi by whole multiples of 4 x 2 pi (phi4 / 4 moves by whole turns):
+        every carried value moves together, so no output changes."""
+        span = 4 * _TWO_PI
+        for name in ("_theta", "_psi"):
+            value = getattr(self, name)
+            if abs(value) > span * _RECENTRE_CYCLES:
+                turns = np.round(value / span) * span
+                setattr(self, name, value - turns)
+                if name == "_theta":
+                    self._theta_tail = self._theta_tail - turns
+                point, phi = self._last_point
+                self._last_point = (point, phi - turns)

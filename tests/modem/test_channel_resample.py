@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modem._fir import decimate
+from modem._fir import band_response, plan_overlap_save
 from modem._resample import (
     ArbitraryResampler,
     ArbitraryResamplerConfig,
@@ -56,15 +56,37 @@ def test_mpx_upsampling_is_clean(f0):
     assert 20 * np.log10(spec[np.abs(f - f0) > 2_000].max() / spec[peak]) < -65
 
 
-def test_direct_decimator_equals_fft_convolution():
+def test_overlap_save_block_equals_mix_filter_decimate():
+    """One FFT block of the front ends: bins k0 + j times the response, inverse FFT, valid part
+    = the input mixed down by k0 bins, filtered (with the fractional-bin offset on the taps)
+    and decimated, the phase taken at the block's first sample."""
+    from fractions import Fraction
+
     from scipy import signal
 
-    taps = lowpass_taps(1_200_000, 160_000, 300_000, 60.0).astype(np.float32)
-    x = (SIGNAL[:4_000] + 1j * SIGNAL[2_000:]).astype(np.complex64)
-    n_out = (x.size - taps.size + 1) // 3
-    ref = signal.convolve(x, taps, mode="valid")[::3][:n_out]
-    np.testing.assert_allclose(decimate(x, taps, 3, n_out), ref, atol=1e-5)
-    long_taps = lowpass_taps(1_200_000, 160_000, 180_000, 60.0).astype(np.float32)  # > 96 taps: FFT path
-    n_out = (x.size - long_taps.size + 1) // 2
-    ref = signal.convolve(x, long_taps, mode="valid")[::2][:n_out]
-    np.testing.assert_allclose(decimate(x, long_taps, 2, n_out), ref, atol=1e-5)
+    fs, offset = 1_200_000.0, 7.3  # the taps sit 7.3 Hz above the whole-bin shift
+    taps = lowpass_taps(fs, 40_000, 60_000, 90.0)  # the bins dropped hold the stopband only
+    plan = plan_overlap_save(taps.size, Fraction(1, 4), 1024)
+    n, m = plan.fft_size, plan.kept_bins
+    x = (SIGNAL[:n] + 1j * SIGNAL[-n:]).astype(np.complex64)
+    k0 = 37
+    resp = band_response(taps, plan, offset, fs)
+    spec = np.fft.fft(x)
+    kept = spec[(k0 + np.fft.fftfreq(m, 1 / m).astype(int)) % n] * resp
+    got = np.fft.ifft(kept)[plan.skip:]
+    t = np.arange(n)
+    mixed = x * np.exp(-2j * np.pi * k0 * t / n)
+    shifted = taps * np.exp(2j * np.pi * offset * np.arange(taps.size) / fs)
+    ref = signal.convolve(mixed, shifted)[:n][plan.overlap::4]
+    assert got.size == plan.out_per_hop == ref.size
+    np.testing.assert_allclose(got, ref, atol=1e-5)  # float32 response: ~1e-6 relative
+
+
+@pytest.mark.parametrize("ratio", ["5/16", "3/16", "19/100"])
+def test_overlap_save_plans_give_whole_outputs(ratio):
+    from fractions import Fraction
+
+    plan = plan_overlap_save(177, Fraction(ratio), 16_384)
+    assert plan.overlap >= 176 and plan.overlap <= plan.fft_size // 4
+    assert plan.out_per_hop * plan.fft_size == plan.hop * plan.kept_bins
+    assert plan.skip * plan.fft_size == plan.overlap * plan.kept_bins

@@ -343,3 +343,19 @@ def test_injection_sets_the_power_and_stats_report_it():
     assert abs(stats.carrier_offset_hz) < 1.0 and abs(stats.clock_offset_ppm) < 20
     tail = dem.flush()
     assert dem.stats.level == stats.level and dem.stats.bits == stats.bits + len(tail)
+
+
+def test_last_symbols_sit_on_the_unit_qpsk_constellation():
+    """``last_symbols``: the decision points of the last internal block, complex64, normalised
+    to (+-1 +-1j) / sqrt 2 (any quarter turn), for the constellation plot."""
+    bits = random_bits(76_000, 29)
+    dem = SubcarrierDemodulator(CFG)
+    dem.process(add_noise(modulate(bits, CFG), CFG, 20.0, np.random.default_rng(30)))
+    d = dem.last_symbols
+    assert d.dtype == np.complex64 and d.size > 1_000
+    rails = np.abs(np.concatenate((d.real, d.imag)))
+    assert np.mean(rails) == pytest.approx(1 / np.sqrt(2), abs=0.01)
+    assert np.std(rails) < 0.1  # Es/N0 23 dB: the noise's spread, 0.05 a rail
+    assert np.mean(np.abs(d) ** 2) == pytest.approx(1.0, abs=0.05)
+    dem.reset()
+    assert dem.last_symbols.size == 0

@@ -1,6 +1,7 @@
 """FM I/Q front end: rate plan, mod -> demod through offset and noise, chunking, stats."""
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from modem.mpxsim import MpxSimConfig, simulate_mpx
 
 MPX_FS = 228_000
 IQ_FS = 1_200_000
+MPX_OUT = 375_000  # the front end's MPX rate at 1.2 MHz (5/16)
 
 
 def _tones(seconds: float, with_programme: bool = False) -> np.ndarray:
@@ -48,10 +50,14 @@ def iq_tones() -> np.ndarray:
 
 
 @pytest.mark.parametrize("rate, plan, out", [
-    (1_200_000, (2, 2), 300_000), (2_400_000, (5, 2), 240_000), (2_048_000, (4, 2), 256_000),
-    (1_024_000, (2, 2), 256_000), (240_000, (1, 1), 240_000), (960_000, (2, 2), 240_000),
+    (1_200_000, Fraction(5, 16), 375_000), (2_400_000, Fraction(1, 6), 400_000),
+    (2_048_000, Fraction(3, 16), 384_000), (1_024_000, Fraction(3, 8), 384_000),
+    (240_000, Fraction(1), 240_000), (960_000, Fraction(2, 5), 384_000),
+    (480_000, Fraction(1), 480_000),
 ])
 def test_rate_plan(rate, plan, out):
+    """The discriminator (and MPX) rate: the lowest of p / q x rate (q <= 16, fast FFT sizes)
+    that holds the whole +-185 kHz channel, at most 480 kHz."""
     assert plan_decimation(rate) == plan
     assert FmIqDemodulator(FmIqDemodulatorConfig(iq_rate_hz=rate)).mpx_rate_hz == out
 
@@ -94,9 +100,9 @@ def test_demodulates_through_tuner_offset_and_noise(iq_tones, offset_hz):
     assert dem.stats.level_dbfs == pytest.approx(10 * math.log10(1 + 10 ** -3 * 6), abs=0.1)
     # 1.0 MPX = 75 kHz: the 1 kHz tone comes back at 0.5 (settled half of the output).
     seg = mpx[mpx.size // 2:]
-    f = np.fft.rfftfreq(seg.size, 1 / dem.mpx_rate_hz)
-    amp = 2 * np.abs(np.fft.rfft(seg * np.hanning(seg.size))) / np.hanning(seg.size).sum()
-    assert amp[np.argmin(np.abs(f - 1_000))] == pytest.approx(0.5, rel=0.02)
+    phase = 2 * np.pi * 1_000 * np.arange(seg.size) / dem.mpx_rate_hz
+    fit = np.linalg.lstsq(np.c_[np.sin(phase), np.cos(phase)], seg, rcond=None)[0]
+    assert np.hypot(*fit) == pytest.approx(0.5, rel=0.02)
     # FM noise theory: complex noise of density N0 gives phase noise N0 / (2C) two-sided, so
     # frequency noise one-sided N0 f^2 / C (Hz^2/Hz); in MPX units divide by 75 kHz^2.
     n0_over_c = 1 / (10 ** (30 / 10) * 200_000)
@@ -109,7 +115,7 @@ def test_offset_costs_nothing_at_high_cnr(iq_tones):
     snrs = []
     for offset in (0.0, 50_000.0):
         rx = apply_to_iq(iq_tones, IQ_FS, ChannelConfig(freq_offset_hz=offset))
-        snrs.append(_snr76_db(FmIqDemodulator().process(rx), 300_000))
+        snrs.append(_snr76_db(FmIqDemodulator().process(rx), MPX_OUT))
     assert snrs[0] > 60 and abs(snrs[0] - snrs[1]) < 1.0
 
 
@@ -117,7 +123,7 @@ def test_wide_channel_filter_keeps_programme_off_76_khz():
     """FIELD-NOTES: a ±100 kHz filter folds stereo programme onto 76 kHz (20 dB); ours >= 50."""
     iq = FmIqModulator().process(_tones(0.6, with_programme=True))
     rx = apply_to_iq(iq, IQ_FS, ChannelConfig(freq_offset_hz=-30_000.0))
-    assert _snr76_db(FmIqDemodulator().process(rx), 300_000) > 50.0
+    assert _snr76_db(FmIqDemodulator().process(rx), MPX_OUT) > 50.0
 
 
 def test_output_is_identical_whatever_the_chunking():
@@ -151,9 +157,9 @@ def test_chunking_invariance_at_1_2_mhz(iq_tones):
 def test_flush_releases_the_held_samples_whatever_the_chunking(iq_tones):
     rx = apply_to_iq(iq_tones, IQ_FS, ChannelConfig(freq_offset_hz=-30_000.0))[:250_001]
     dem = FmIqDemodulator()
-    step = round(IQ_FS / dem.mpx_rate_hz)  # d1 d2
     whole = np.concatenate((dem.process(rx), dem.flush()))
-    assert whole.size == -(-rx.size // step)  # every input sample has its MPX, none invented
+    # every input sample has its MPX (5 per 16 at 1.2 MHz), none invented
+    assert whole.size == -(-rx.size * 5 // 16)
     assert dem.flush().size == 0
     level = dem.stats.level_dbfs
     dem = FmIqDemodulator()
@@ -204,7 +210,7 @@ def test_signal_appearing_after_noise_is_acquired_at_once(iq_tones):
     mpx = dem.process(rx[:420_000])  # the noise and ~0.1 s of signal
     assert dem.stats.freq_offset_hz == pytest.approx(-48_000.0, abs=500)
     mpx = np.concatenate([mpx, dem.process(rx[420_000:])])
-    assert _snr76_db(mpx[int(0.4 * 300_000):], 300_000) > 50.0
+    assert _snr76_db(mpx[int(0.4 * MPX_OUT):], MPX_OUT) > 50.0
 
 
 @pytest.mark.parametrize("rate", [960_000, 2_048_000, 2_400_000])
