@@ -49,6 +49,9 @@ class Channel:
         tx = spec.output.tx_options(spec.injection, spec.with_programme)
         self.live = LiveCarousel(spec.profile, RenderConfig(tx=tx), spec.policy)
         self.ahead_s = spec.policy.ahead_s
+        # A clock-paced output that stops taking frames (a hung disk) holds at most this much
+        # signal queued; then the channel renders nothing and falls behind, visibly.
+        self.max_queue_s = max(2 * self.ahead_s, 2 * self.live.frame_s)
         self.t0: float | None = None
         self._created = now
         self._applied: AirSet | None = None
@@ -124,8 +127,8 @@ class Channel:
             k = self.live.next_frame
             start = self.t0 + (self.live.frame_start_s(k) if k else 0.0)
             if self.paced_by_clock:
-                if start - self.ahead_s > now:
-                    break
+                if start - self.ahead_s > now or self.writer.queued_s >= self.max_queue_s:
+                    break  # not due yet, or the output does not take what it has
                 if now - start > MAX_BEHIND_S:
                     self._jump(now, start)
                     continue

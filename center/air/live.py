@@ -37,7 +37,6 @@ bundles, now) calls, never on how ``process`` is chunked; MPX output is bit-iden
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum

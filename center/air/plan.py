@@ -34,7 +34,7 @@ from pathlib import Path
 
 from center.air.outputs_plan import OutputFieldError, OutputPlan, check_output
 from center.air.plan_toml import KeyLines, PlanError, field_name, parse_duration, parse_utc
-from center.air.policy import DEFAULT_PRIORITY, Policy, check_priority
+from center.air.policy import Policy, check_priority
 from modem import modem_profile, profile_names
 
 PLAN_FILE = "serve.toml"

@@ -1,8 +1,8 @@
 """What a plan puts on air and when: ``schedule_rows(plan, home, now, hours)``.
 
-One row per event, per channel, ordered by time (then channel), each a dict with at least
-``channel``, ``at`` (unix seconds), ``what`` (a sentence), ``kind`` and ``seq`` (None where no
-number is known yet: a list not built yet gets its number when it is built):
+One row per event, per channel, ordered by time (then the plan's channel order), each a dict
+with at least ``channel``, ``at`` (unix seconds), ``what`` (a sentence), ``kind`` and ``seq``
+(None where no number is known yet: a list not built yet gets its number when it is built):
 
 - at ``now``, one ``cycle`` row per channel (``cycle_s``: every block of everything once;
   ``worst_wait_s``: a terminal that tunes in now has everything), one row per bundle on air
@@ -44,7 +44,7 @@ def schedule_rows(plan: Plan, home: CenterHome, now: int, hours: float) -> list[
     for channel in plan.channels:
         rows += _now_rows(channel, items, home, plan, now)
         rows += [{"channel": channel.name, **e} for e in events]
-    rows.sort(key=lambda r: (r["at"], r["channel"]))
+    rows.sort(key=lambda r: r["at"])  # stable: channels in plan order at one time
     return rows
 
 

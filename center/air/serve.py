@@ -44,7 +44,7 @@ from center.air.writer import Writer
 from center.errors import CenterInputError
 
 LOOP_S = 0.02  # the real-time loop wakes this often to render and hand over frames
-STOP_GRACE_S = 2.0  # a writer gets this long (plus what it has queued) to finish at stop
+STOP_GRACE_S = 2.0  # at stop, a write blocked this long is abandoned
 
 
 class ServeRunningError(CenterInputError):
@@ -199,7 +199,7 @@ class Serve:
         clock, poll = self.clock, self.plan.serve.poll_s
         now = clock.now()
         next_tick = next_status = now
-        pending: list[tuple[float, AirSet]] = []
+        pending: list[tuple[float, AirSet]] = []  # AirSets in the order they were made
         while not self._stop.is_set():
             now = clock.now()
             if self.threaded:
@@ -209,13 +209,15 @@ class Serve:
             elif now >= next_tick:
                 started = time.perf_counter()
                 airset = self._tick(now)
-                if airset is not None:  # the tick's wall time passes on the simulated clock
-                    pending.append((now + time.perf_counter() - started, airset))
-                next_tick = max(next_tick + poll, now)
-            for at, airset in [p for p in pending if p[0] <= now]:
-                pending.remove((at, airset))
+                done = now + time.perf_counter() - started  # the tick's wall time passes on
+                if airset is not None:  # the simulated clock before its AirSet is out...
+                    pending.append((done, airset))
+                next_tick = max(next_tick + poll, done)  # ...and before the next tick starts
+            due = [p for p in pending if p[0] <= now]
+            if due:
+                pending = pending[len(due):]
                 for channel in self.channels:
-                    channel.offer(airset, now)
+                    channel.offer(due[-1][1], now)  # the newest holds everything
             for channel in self.channels:
                 channel.pump(now)
             if now >= next_status:
@@ -233,7 +235,7 @@ class Serve:
         for channel in self.channels:
             channel.finish()
         for channel in self.channels:
-            if not channel.writer.join(STOP_GRACE_S + channel.writer.queued_s):
+            if not channel.writer.join(STOP_GRACE_S):
                 self.log({"event": "error", "what": "stop", "channel": channel.name,
                           "error": "the output did not finish in time (a write is blocked): "
                                    "abandoned"})

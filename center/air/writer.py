@@ -19,6 +19,7 @@ reader), ``stopped``.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,7 @@ class Writer:
         self.state = "on_air" if first is not None else "retrying"
         self.last_error: str | None = None if first is not None else "waiting for the output to open"
         self.written_s = 0.0
+        self._writing_since: float | None = None
         self._thread: threading.Thread | None = None
         if threaded:
             self._thread = threading.Thread(target=self._run, name=f"output-{name}", daemon=True)
@@ -118,12 +120,17 @@ class Writer:
             self._queue.append(_END)
             self._lock.notify()
 
-    def join(self, timeout: float) -> bool:
-        """Wait for a threaded writer to finish; False when it is stuck in a write."""
+    def join(self, grace_s: float) -> bool:
+        """Wait for a threaded writer to write what it holds and close; False when one write
+        has been blocked for ``grace_s`` (a hung device, a reader that stopped reading)."""
         if self._thread is None:
             return True
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        while self._thread.is_alive():
+            self._thread.join(0.05)
+            since = self._writing_since
+            if since is not None and time.monotonic() - since > grace_s:
+                return False
+        return True
 
     # -- the writing side --------------------------------------------------------------------
 
@@ -173,6 +180,7 @@ class Writer:
         if self._out is None:
             return  # inline, output down: the channel renders nothing meanwhile
         try:
+            self._writing_since = time.monotonic()
             self._out.write(item.block, item.air_s)
             self.written_s += item.seconds
         except OutputClosedError as exc:
@@ -186,6 +194,8 @@ class Writer:
             except Exception:  # noqa: BLE001 - already failing; the first error is the one told
                 pass
             self._failed(exc, opening=False)
+        finally:
+            self._writing_since = None
 
     def _failed(self, exc: Exception, opening: bool) -> None:
         now = self.clock.now()
