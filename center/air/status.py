@@ -10,7 +10,8 @@ then ``os.replace``: a reader sees the old or the new document, never half of on
      "warnings": [str...]}
 
 ``read_serve_status(home, now)`` is what ``center status`` shows: the document plus
-``running`` (a process with that pid exists and the file is fresh) and ``why`` when it is not.
+``running`` (a process with that pid exists, the file is fresh and a channel is not stopped)
+and ``why`` when it is not, and ``age_s``.
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ def read_serve_status(home: Path, now: float) -> dict:
         return {"running": False, "why": f"{path} is not a serve status document"}
     age = now - doc["updated_at"]
     out = {"running": True, **doc, "age_s": round(age, 3)}
-    if not _alive(doc.get("pid")):
+    channels = doc.get("channels") or []
+    if channels and all(c.get("state") == "stopped" for c in channels):
+        out.update(running=False, why=f"serve stopped ({age:.0f} s ago)")
+    elif not _alive(doc.get("pid")):
         out.update(running=False, why=f"serve is not running: pid {doc.get('pid')} is gone "
                                       f"(status last written {age:.0f} s ago)")
     elif age > STALE_AFTER_S:
