@@ -10,12 +10,15 @@ Rules of a change (``update``), against what is on air now, keyed by (stream, se
 - A bundle in ``bundles`` and not on air goes on air. Before the first ``process()`` call it
   joins the round-robin like ``center.air.render`` (the starting carousel); afterwards anything
   but a full list is *urgent*: its N blocks go out in the very next frames (the next frame
-  boundary), ahead of the round-robin, then it joins the round-robin. Several urgent items go
-  in the order of the policy's priority (``center.air.policy``; default: key material, the
-  delta, the heartbeat, the announcement), so a new delta never waits behind the heartbeat and
-  announcement of the change before it; a delta or key roll goes out whole
-  ``policy.delta_repeats`` times, each repeat one own length of frames after the last. A new
-  full bundle is not urgent: it can be megabytes, and the deltas must not wait behind it.
+  boundary), ahead of the round-robin, then it joins the round-robin. Urgent blocks go in two
+  rounds: first the K source blocks of every urgent item, then their repair blocks (a terminal
+  on a clean channel has every new item after sum(K) frames; the repairs follow for a lossy
+  one); within a round, in the order of the policy's priority (``center.air.policy``; by
+  default the announcement, key material, the delta, the heartbeat), then of arrival, so a new
+  delta never waits behind the repairs or the heartbeat of the change before it. A delta or key
+  roll goes out whole ``policy.delta_repeats`` times, each repeat one own length of frames after
+  the last. A new full bundle is not urgent: it can be megabytes, and the deltas must not wait
+  behind it.
 - A bundle on air that ``bundles`` no longer names leaves: the registry's carousel drops the
   old full list and its deltas when a new full one is built ("superseded").
 - A bundle past its ``valid_until`` leaves ("expired"; terminals refuse it anyway), whether or
@@ -114,20 +117,26 @@ class _Entry:
     bundle: object  # .seq .kind .sealed .created_at .valid_until (a center BuiltBundle)
     blocks: int
     urgent: bool
+    digest: bytes  # framing.bundle_digest of the sealed bytes: what its blocks carry
     first_frame: int | None = None
 
 
 @dataclass
 class _Urgent:
-    """One urgent send of a bundle's blocks, in priority order (rank, then arrival)."""
+    """One urgent send of a bundle's blocks: source blocks first (the round of source blocks
+    of every urgent item), then repairs; in priority order (rank, then arrival)."""
 
     rank: int
     order: int
     key: tuple[int, int]
-    blocks: list  # framing.Block, all N of the bundle
+    blocks: list  # framing.Block, all N of the bundle, source blocks first
     eligible: int  # first frame it may take
     repeats_left: int
     cursor: int = 0
+
+    def sort_key(self) -> tuple[int, int, int]:
+        repairing = self.cursor >= self.blocks[0].header.k
+        return (int(repairing), self.rank, self.order)
 
 
 class LiveCarousel:
@@ -231,7 +240,7 @@ class LiveCarousel:
                 self._urgent.append(_Urgent(self.policy.rank(b.kind), self._urgent_order, key,
                                             blocks, self._frame, repeats))
                 self._urgent_order += 1
-            self._entries[key] = _Entry(b, len(blocks), urgent)
+            self._entries[key] = _Entry(b, len(blocks), urgent, blocks[0].header.digest)
             self.stats.changes += 1
 
     def _shares(self, wanted: dict, new: dict) -> dict:
@@ -249,9 +258,24 @@ class LiveCarousel:
         self.update([e.bundle for e in self._entries.values()], now)
 
     def _take_off(self, key: tuple[int, int], why: str) -> None:
+        """Take a bundle off air. A superseded bundle whose urgent source round has begun
+        finishes that round (not its repairs or repeats): a terminal then has it whole, and
+        the protection it carries, before the one that replaces it; on a slow link with
+        changes arriving faster than a delta's air time, restarting every time would starve
+        them all."""
         entry = self._entries.pop(key)
         self._scheduler.remove(*key)
-        self._urgent = [u for u in self._urgent if u.key != key]
+        digest = framing.bundle_digest(entry.bundle.sealed)
+        kept = []
+        for u in self._urgent:
+            if u.key == key and u.blocks[0].header.digest == digest:
+                k = u.blocks[0].header.k
+                if why == "superseded" and 0 < u.cursor < k:
+                    u.blocks, u.repeats_left = u.blocks[:k], 0
+                else:
+                    continue
+            kept.append(u)
+        self._urgent = kept
         self.stats.changes += 1
         b = entry.bundle
         self._events.append(AirEvent("off_air", b.seq, b.kind, self._frame,
@@ -274,7 +298,9 @@ class LiveCarousel:
             blocks.append(block)
         events, self._events = self._events, []
         for i, block in enumerate(blocks):
-            entry = self._entries[(block.header.stream, block.header.seq)]
+            entry = self._entries.get((block.header.stream, block.header.seq))
+            if entry is None or block.header.digest != entry.digest:
+                continue  # the last source blocks of a bundle already superseded
             if entry.first_frame is None:
                 entry.first_frame = first + i
                 b = entry.bundle
@@ -297,12 +323,11 @@ class LiveCarousel:
         return LiveBlock(samples, first, frames, frames - len(blocks), tuple(events), tuple(slots))
 
     def _next_urgent(self, frame: int):
-        """The block of the first urgent send (by rank, then arrival) that may go at
-        ``frame``, or None."""
+        """The next urgent block that may go at ``frame`` (``_Urgent.sort_key``), or None."""
         ready = [u for u in self._urgent if u.eligible <= frame]
         if not ready:
             return None
-        u = min(ready, key=lambda u: (u.rank, u.order))
+        u = min(ready, key=_Urgent.sort_key)
         block = u.blocks[u.cursor]
         u.cursor += 1
         if u.cursor == len(u.blocks):

@@ -11,8 +11,11 @@ A ``Policy`` says
 - ``delta_repeats``: a new delta (or key roll) goes out whole at the next frame boundaries this
   many times, each repeat after one more frame time of its own length, before it rides the
   round-robin.
-- ``priority``: the order in which new items cut in at a frame boundary, of ``PRIORITY_GROUPS``;
-  ``full`` comes last (a full list is megabytes: nothing may wait behind it).
+- ``priority``: the order in which new items cut in at a frame boundary (their source blocks,
+  then their repair blocks: ``center.air.live``), of ``PRIORITY_GROUPS``; ``full`` comes last
+  (a full list is megabytes: nothing may wait behind it). The default puts the announcement
+  first (``DEFAULT_PRIORITY``): one frame on ``fm``, and a terminal then gives the new delta
+  room however many blocks it has.
 - ``ahead_s``: how far ahead of the air the channel renders, so no output runs dry; it is also
   what a change waits before its first frame reaches the output.
 
@@ -42,7 +45,11 @@ import framing
 from crypto import BundleKind, MetadataType
 from modem import modem_profile
 
-PRIORITY_GROUPS = ("keys", "deltas", "heartbeat", "announce", "full")
+PRIORITY_GROUPS = ("announce", "keys", "deltas", "heartbeat", "full")
+# The announcement first: a terminal's reassembler gives room to the bundles the newest
+# announcement names and keeps strangers in a small pool where a stranger that holds two blocks
+# is never displaced; a multi-block delta heard before the announcement naming it, and then
+# superseded before it was whole, would hold such a place for hours (framing.reassembly).
 DEFAULT_PRIORITY = PRIORITY_GROUPS
 AUTO_FULL_FRACTION = 0.75
 MAX_FULL_FRACTION = 0.95

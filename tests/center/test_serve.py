@@ -133,12 +133,16 @@ output = { kind = "files", dir = "line-out" }
     assert len(delta) == 1 and delta[0]["seq"] == 2 and delta[0]["added"] == 1
     assert NOW + 20.0 <= delta[0]["t"] <= NOW + 20.0 + 0.1 + 0.2  # the next poll
     for name in recs:
+        (ann,) = [e for e in events(lines, "on_air", channel=name, kind="announce")
+                  if e["t"] > NOW + 20]
         (on,) = events(lines, "on_air", channel=name, kind="delta", seq=2)
         frame_s = serve.channels[[c.name for c in serve.channels].index(name)].live.frame_s
         # urgent: the first frame after the ahead window, whatever else is on the carousel
-        # (the tick's wall time, mostly the build, passes on the simulated clock first)
+        # (the tick's wall time, mostly the build, passes on the simulated clock first): the
+        # announcement that names the delta, then the delta
         ready = delta[0]["t"] + delta[0]["took_s"]
-        assert on["urgent"] and on["at"] - ready <= 0.5 + frame_s + 0.1
+        assert ann["urgent"] and ann["at"] - ready <= 0.5 + frame_s + 0.1
+        assert on["urgent"] and on["at"] == pytest.approx(ann["at"] + frame_s, abs=1e-3)
     assert not events(lines, "built", kind="full")[1:]  # no needless full rebuild
 
 

@@ -13,6 +13,7 @@ import framing
 from center.air.live import LiveCarousel
 from center.air.policy import (
     AUTO_FULL_FRACTION,
+    DEFAULT_PRIORITY,
     MAX_FULL_FRACTION,
     Policy,
     air_figures,
@@ -46,17 +47,45 @@ FULL, DELTA = int(BundleKind.FULL), int(BundleKind.DELTA)
 BEAT, ANN = int(BundleKind.HEARTBEAT), int(BundleKind.ANNOUNCE)
 
 
-def test_a_new_delta_never_waits_behind_the_extras_of_the_change_before() -> None:
+def test_source_blocks_of_every_new_item_first_then_the_repairs() -> None:
+    live = LiveCarousel("ir", policy=Policy())
+    live.update([bundle(BundleKind.FULL, 1, 20_000)], NOW)
+    slots_of(live, 3)
+    change = [bundle(BundleKind.FULL, 1, 20_000), bundle(BundleKind.DELTA, 2, 600),
+              bundle(BundleKind.HEARTBEAT, 2, 149), bundle(BundleKind.ANNOUNCE, 1, 217)]
+    live.update(change, NOW)
+    # announcement (K 1), delta (K 3), heartbeat (K 1); then the repairs (2 each) in that order
+    assert slots_of(live, 11) == ([(ANN, 1)] + [(DELTA, 2)] * 3 + [(BEAT, 2)]
+                                  + [(ANN, 1)] * 2 + [(DELTA, 2)] * 2 + [(BEAT, 2)] * 2)
+
+
+def test_a_new_delta_never_waits_behind_the_repairs_of_the_change_before() -> None:
     live = LiveCarousel("ir", policy=Policy())
     live.update([bundle(BundleKind.FULL, 1, 20_000)], NOW)
     slots_of(live, 3)
     live.update([bundle(BundleKind.FULL, 1, 20_000), bundle(BundleKind.DELTA, 2, 200),
                  bundle(BundleKind.HEARTBEAT, 2, 149), bundle(BundleKind.ANNOUNCE, 1, 217)], NOW)
-    assert slots_of(live, 4) == [(DELTA, 2)] * 3 + [(BEAT, 2)]
-    # the next change arrives while the heartbeat and announcement still cut in
+    assert slots_of(live, 4) == [(ANN, 1), (DELTA, 2), (BEAT, 2), (ANN, 1)]
+    # the next change arrives while the repairs of the last one still cut in
     live.update([bundle(BundleKind.FULL, 1, 20_000), bundle(BundleKind.DELTA, 3, 210),
                  bundle(BundleKind.HEARTBEAT, 3, 149), bundle(BundleKind.ANNOUNCE, 1, 218)], NOW)
-    assert slots_of(live, 3) == [(DELTA, 3)] * 3
+    assert slots_of(live, 3) == [(ANN, 1), (DELTA, 3), (BEAT, 3)]
+
+
+def test_a_superseded_delta_finishes_the_source_blocks_it_began() -> None:
+    live = LiveCarousel("ir", policy=Policy())
+    live.update([bundle(BundleKind.FULL, 1, 20_000)], NOW)
+    slots_of(live, 1)
+    live.update([bundle(BundleKind.FULL, 1, 20_000), bundle(BundleKind.DELTA, 2, 800)], NOW)
+    assert slots_of(live, 2) == [(DELTA, 2)] * 2  # 2 of its 3 source blocks
+    live.update([bundle(BundleKind.FULL, 1, 20_000), bundle(BundleKind.DELTA, 3, 820)], NOW)
+    block = live.process(5)
+    got = [s[:2] for s in block.slots]
+    # delta 2 is off air, but its third source block still goes (a terminal then has it whole),
+    # then delta 3 from its start; delta 2's repairs and later rounds are gone
+    assert got == [(DELTA, 2)] + [(DELTA, 3)] * 4
+    assert [(e.event, e.seq) for e in block.events] == [("off_air", 2), ("on_air", 3)]
+    assert all(s != (DELTA, 2) for s in slots_of(live, 40))
 
 
 def test_the_priority_is_the_policy_s() -> None:
@@ -65,11 +94,11 @@ def test_the_priority_is_the_policy_s() -> None:
     live.update([bundle(BundleKind.FULL, 1, 5_000)], NOW)
     slots_of(live, 1)
     live.update([bundle(BundleKind.FULL, 1, 5_000), bundle(BundleKind.DELTA, 2, 200),
-                 bundle(BundleKind.HEARTBEAT, 2, 149), bundle(BundleKind.MASTER_ROLL, 5, 300)],
+                 bundle(BundleKind.HEARTBEAT, 2, 149), bundle(BundleKind.MASTER_ROLL, 5, 200)],
                 NOW)
     got = slots_of(live, 9)
     roll = int(BundleKind.MASTER_ROLL)
-    assert got == [(BEAT, 2)] * 3 + [(DELTA, 2)] * 3 + [(roll, 5)] * 3
+    assert got == [(BEAT, 2), (DELTA, 2), (roll, 5)] + [(BEAT, 2)] * 2 + [(DELTA, 2)] * 2 + [(roll, 5)] * 2
 
 
 def test_a_delta_repeats_whole_one_own_length_apart() -> None:
@@ -141,6 +170,7 @@ def test_figures_cycle_and_worst_wait() -> None:
 
 def test_priority_lists_are_checked() -> None:
     assert check_priority(["keys", "deltas", "heartbeat", "announce", "full"])
+    assert check_priority(list(DEFAULT_PRIORITY))[0] == "announce"
     for bad, words in ((["keys"], "leaves out"), ("keys", "want a list"),
                        (["keys", "keys", "deltas", "heartbeat", "announce", "full"], "twice"),
                        (["keys", "deltas", "heartbeat", "full", "announce"], "last"),
