@@ -99,6 +99,18 @@ class Scheduler:
         self.home = CenterHome.open(self.home_path, self._passphrase)
         self.watch = RegistryWatch(self.home_path)
 
+    def record(self, action: str, note: str, now: float) -> None:
+        """An audit row (``serve-start``, ``serve-stop``), unless another writer holds the
+        registry (then it is logged and skipped: the air never waits for the audit)."""
+        busy = self.watch.writer_busy()
+        if busy:
+            self.log({"event": "error", "what": action, "error": f"not audited: {busy}"})
+            return
+        try:
+            self.home.record_air(action, note, now=int(now), by=self.by)
+        except (CenterError, sqlite3.Error, OSError) as exc:
+            self.log({"event": "error", "what": action, "error": f"not audited: {exc}"})
+
     def close(self) -> None:
         if self.watch is not None:
             self.watch.close()

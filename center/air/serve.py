@@ -126,6 +126,7 @@ class Serve:
                 thread.start()
             else:
                 self.scheduler.open()
+                self.scheduler.record("serve-start", self._audit_note(), self.clock.now())
             try:
                 self._loop()
             finally:
@@ -159,6 +160,10 @@ class Serve:
                 channel.writer.finish()
             raise
 
+    def _audit_note(self) -> str:
+        return (f"plan {self.plan.path}: " + ", ".join(
+            f"{c.name} ({c.spec.profile} to {c.spec.output.describe()})" for c in self.channels))
+
     def _opener(self, channel: Channel) -> Callable:
         spec = channel.spec
 
@@ -177,6 +182,7 @@ class Serve:
             self.stop("scheduler")
             return
         try:
+            self.scheduler.record("serve-start", self._audit_note(), self.clock.now())
             next_tick = self.clock.now()
             while not self._stop.is_set():
                 airset = self._tick(self.clock.now())
@@ -185,6 +191,7 @@ class Serve:
                 next_tick += self.plan.serve.poll_s
                 self.clock.sleep(max(0.0, next_tick - self.clock.now()), self._stop)
                 next_tick = max(next_tick, self.clock.now() - self.plan.serve.poll_s)
+            self.scheduler.record("serve-stop", f"{self._why}", self.clock.now())
         finally:
             self.scheduler.close()
 
@@ -242,6 +249,7 @@ class Serve:
         if thread is not None:
             thread.join(timeout=40.0)  # a build may wait out SQLite's 30 s busy timeout
         else:
+            self.scheduler.record("serve-stop", f"{self._why}", self.clock.now())
             self.scheduler.close()
         now = self.clock.now()
         self._write_status(now, stopped=True)

@@ -116,6 +116,9 @@ output = { kind = "files", dir = "line-out" }
                        "last_error", "cycle_s", "worst_wait_s"}
     assert ch["state"] == "stopped" and {"kind": "full", "epoch": 1, "seq": 1} in ch["on_air"]
     assert ch["cycle_s"] > 0 and ch["worst_wait_s"] > 0 and status["warnings"] == []
+    audit = [(r[3], r[7]) for r in center.audit_log(since=NOW) if r[3].startswith("serve-")]
+    assert audit[0][0] == "serve-start" and "ir (ir to .ir files in" in audit[0][1]
+    assert audit[-1] == ("serve-stop", "test")
 
 
 def test_a_revocation_elsewhere_is_on_every_channel_at_its_next_frame_boundary(center) -> None:
