@@ -560,3 +560,33 @@ heartbeat_every = "10s"
     listed, stolen_card = verdicts["restored"]
     assert stolen_card.verdict == "refuse" and not stolen_card.stale
     store.close()
+
+
+def test_a_fifo_reader_that_goes_away_is_waited_for_again(center, tmp_path: Path) -> None:
+    """Real clock, real threads: the transmitter program reading the FIFO restarts."""
+    fifo = tmp_path / "tx.fifo"
+    os.mkfifo(fifo)
+    plan = parse_plan('[[channels]]\nname = "tx"\nprofile = "audio-robust"\n'
+                      'output = { kind = "stream", path = "tx.fifo", format = "s16le" }\n',
+                      "test.toml", tmp_path)
+    lines: list[dict] = []
+    serve = Serve(plan, center.path, passphrase=lambda: PASSPHRASE, by=OPERATOR,
+                  clock=SystemClock(), log=lines.append)
+    got: list[int] = []
+
+    def transmitter() -> None:
+        for _ in range(2):  # reads a while, quits; is started again
+            with open(fifo, "rb") as f:
+                got.append(len(f.read(48_000 * 2)))
+            time.sleep(0.5)
+        serve.stop()
+
+    reader = threading.Thread(target=transmitter)
+    reader.start()
+    assert serve.run() == 0
+    reader.join()
+    assert got == [96_000, 96_000]
+    errors = events(lines, "output_error", channel="tx")  # each time the transmitter quit
+    assert len(errors) == 2 and all("BrokenPipeError" in e["error"] for e in errors)
+    (restored,) = events(lines, "output_restored", channel="tx")
+    assert errors[0]["t"] < restored["t"] < errors[1]["t"]
