@@ -83,6 +83,8 @@ class Scheduler:
         self._version = 0
         self._published: tuple = ()
         self._items: list = []
+        self._carousel_cache: tuple | None = None
+        self._upcoming_cache: tuple | None = None
         self._extras: list = []
         self._beat_at = -float("inf")
         self._first_edit_seen: float | None = None
@@ -124,7 +126,6 @@ class Scheduler:
             self.open()
         t = int(now)
         warnings: dict[str, str] = {}
-        busy = self.watch.writer_busy()
         keyset = self.home.keyset(t)
         if keyset is None:
             warnings["no_keyset"] = ("no key set is in force: nothing can be signed; import "
@@ -136,18 +137,21 @@ class Scheduler:
                 self._first_edit_seen = now
         else:
             self._first_edit_seen = None
-        items = self.home.carousel(t)
+        items = self._carousel(t)
         due = self._due(now, keyset, items)
-        if due is not None and busy:
-            warnings["busy"] = f"registry busy: {busy}; the {due[0]} waits ({due[1]})"
-        elif due is not None and now >= self._retry_at:
-            if self._do(due, now):
-                items = self.home.carousel(t)
+        busy = None
+        if due is not None and now >= self._retry_at:
+            busy = self.watch.writer_busy()
+            if busy:
+                warnings["busy"] = f"registry busy: {busy}; the {due[0]} waits ({due[1]})"
+            elif self._do(due, now):
+                items = self._carousel(t)
         if self._failures:
             warnings["build"] = (f"building failed {self._failures} time(s): {self._last_error}; "
                                  f"retrying in {max(0.0, self._retry_at - now):.1f} s")
         moved = self._carousel_moved(items)
         if moved or now - self._beat_at >= self.plan.lists.heartbeat_every_s:
+            busy = busy or self.watch.writer_busy()
             if busy:
                 warnings.setdefault("busy", f"registry busy: {busy}; heartbeat waits")
             else:
@@ -157,6 +161,14 @@ class Scheduler:
         warnings.update(self._key_warnings(keyset, items, t))
         self._set_warnings(warnings)
         return self._publish(now, items + self._upcoming(items, t), self._extras)
+
+    def _carousel(self, t: int) -> list:
+        """``home.carousel(t)``, read again only when a bundle was built, a trust document
+        imported, or another key set came into force (a full list can be megabytes)."""
+        key = (self.home.latest_change(), self.home.keyset(t).version)
+        if self._carousel_cache is None or self._carousel_cache[0] != key:
+            self._carousel_cache = (key, self.home.carousel(t))
+        return self._carousel_cache[1]
 
     def _carousel_moved(self, items: list) -> bool:
         return [bundle_key(b) for b in items] != [bundle_key(b) for b in self._items]
@@ -248,10 +260,13 @@ class Scheduler:
         lead = round(self.plan.keys.lead_s)
         if lead <= 0:
             return []
+        ahead = self.home.keyset(t + lead)
+        key = (self.home.latest_change(), ahead.version if ahead else None)
+        if self._upcoming_cache is None or self._upcoming_cache[0] != key:
+            trust = [] if ahead is None else trust_on_air(self.home, t + lead)
+            self._upcoming_cache = (key, trust)
         have = {(int(b.kind), b.seq) for b in items}
-        return [b for b in self.home.carousel(t + lead)
-                if b.kind in (MetadataType.KEY_SET, MetadataType.ROOT_SET)
-                and (int(b.kind), b.seq) not in have]
+        return [b for b in self._upcoming_cache[1] if (int(b.kind), b.seq) not in have]
 
     # -- warnings ----------------------------------------------------------------------------
 
@@ -290,6 +305,12 @@ class Scheduler:
                 self.log({"event": "warning", "warning": text})
         self._logged_warnings = set(warnings)
         self.warnings = warnings
+
+
+def trust_on_air(home: CenterHome, t: int) -> list:
+    """The root and key set records on air at time ``t`` (``home.carousel(t)``'s trust part)."""
+    return [b for b in home.carousel(t)
+            if b.kind in (MetadataType.KEY_SET, MetadataType.ROOT_SET)]
 
 
 def keyset_epoch(record) -> int | None:

@@ -134,7 +134,7 @@ output = { kind = "files", dir = "line-out" }
     run_for(serve, clock, 30.0)
     delta = events(lines, "built", kind="delta")
     assert len(delta) == 1 and delta[0]["seq"] == 2 and delta[0]["added"] == 1
-    assert NOW + 20.0 <= delta[0]["t"] <= NOW + 20.0 + 0.1 + 0.2  # the next poll
+    assert NOW + 20.0 <= delta[0]["t"] <= NOW + 20.0 + 1.0  # the next poll (ticks cost time)
     for name in recs:
         (ann,) = [e for e in events(lines, "on_air", channel=name, kind="announce")
                   if e["t"] > NOW + 20]
@@ -206,7 +206,7 @@ def test_registry_locked_by_another_writer_postpones_builds_not_the_air(center, 
     delta = events(lines, "built", kind="delta")
     assert len(delta) == 1 and delta[0]["t"] >= NOW + 30.0  # built once the lock went
     (warned,) = [w for w in events(lines, "warning") if "registry busy" in w["warning"]]
-    assert NOW + 10.0 <= warned["t"] < NOW + 10.5 and "delta waits" in warned["warning"]
+    assert NOW + 10.0 <= warned["t"] < NOW + 11.0 and "delta waits" in warned["warning"]
     assert any("registry busy" in w for w in status_during["warnings"])
     assert status_during["channels"][0]["state"] == "on_air"
     # the air went on all along: frames for every frame time while locked
@@ -417,7 +417,7 @@ lead = "30s"
 """, start=NOW + 3600 - 20, openers={"ir": lambda stop: rec})
     run_for(serve, clock, 80)
     (rolled,) = events(lines, "rolled")
-    assert NOW + 3600 <= rolled["t"] < NOW + 3600 + 0.2
+    assert NOW + 3600 <= rolled["t"] < NOW + 3600 + 1.0
     assert rolled["takes_effect_at"] == NOW + 3600 + 30
     (roll_on,) = events(lines, "on_air", kind="master_roll")
     assert roll_on["urgent"] and roll_on["at"] - rolled["t"] < 0.5 + 2 * 1.97
@@ -444,7 +444,7 @@ lead = "1h"
     assert ("key_set", 2) not in on(seen["before"]) and ("key_set", 1) in on(seen["before"])
     assert ("key_set", 2) in on(seen["after"])
     (went,) = events(lines, "on_air", kind="key_set", seq=2)
-    assert valid_from - 3600 <= went["at"] <= valid_from - 3600 + 0.2 + 0.5 + 2 * 1.97
+    assert valid_from - 3600 <= went["at"] <= valid_from - 3600 + 1.0 + 0.5 + 2 * 1.97
 
 
 def test_key_material_near_its_end_warns_in_log_and_status(center) -> None:
@@ -481,10 +481,10 @@ delta_batch = "20s"
     clock.at(t0 + 2, lambda: other_process_revokes(center.path, 4_000_000_000_000_202, clock))
     run_for(serve, clock, 45)
     (delta,) = events(lines, "built", kind="delta")  # both edits in one delta
-    assert t0 + 3 <= delta["t"] <= t0 + 3.2 and delta["added"] == 2
+    assert t0 + 3 <= delta["t"] <= t0 + 4.0 and delta["added"] == 2
     (fast,) = events(lines, "on_air", channel="fast", kind="delta")
     (slow,) = events(lines, "on_air", channel="slow", kind="delta")
-    assert fast["at"] < t0 + 3.2 + 0.5 + 2 * 1.97
+    assert fast["at"] < t0 + 4.0 + 0.5 + 2 * 1.97
     assert slow["at"] >= t0 + 20
 
 
