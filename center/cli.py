@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from center import cli_output as out
+from center.air import serve_cli
+from center.air.status import read_serve_status, serve_status_rows
 from center.errors import UsageError
 from center.registry.building import DEFAULT_ROLL_VALID_S, DEFAULT_VALID_S
 from center.registry.home import MIGRATED_FILE, REQUEST_FILE, CenterHome, check_new_home
@@ -289,10 +291,14 @@ def cmd_status(args: argparse.Namespace, ctx) -> int:
     now = ctx.now()
     with _open(args, ctx) as home:
         status = out.center_status(home, now, args.profile)
+        status["serve"] = read_serve_status(home.path, now)
     for warning in status["warnings"]:
         ctx.warn(warning)
     if args.table or (args.table is None and sys.stdout.isatty()):
-        ctx.out.write_text(out.status_table(status))
+        rows = serve_status_rows(status["serve"])
+        width = max(len(k) for k, _ in rows)
+        ctx.out.write_text(out.status_table(status)
+                           + "".join(f"{k:<{width}}  {v}\n" for k, v in rows))
     else:
         ctx.emit(status)
     return 0
@@ -431,7 +437,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--epoch", type=_seq_arg, metavar="E", help="its epoch (default the newest)")
     p.add_argument("--out", required=True, metavar="FILE", help="bundle file, or - for stdout")
     add("carousel", cmd_carousel, "print what goes on air now (rolls, latest full, newer deltas)")
-    p = add("status", cmd_status, "what is on air, its cycle, the list's age and expiry, warnings")
+    serve_cli.add_commands(sub)
+    p = add("status", cmd_status, "what is on air, its cycle, the list's age and expiry, "
+            "warnings, and each channel of a running `center serve`")
     p.add_argument("--profile", default="fm", help="profile whose cycle to show (default fm)")
     p.add_argument("--table", action=argparse.BooleanOptionalAction, default=None,
                    help="a table for people (default on a terminal) or one JSON object")

@@ -8,16 +8,24 @@ does all the I/O, polling and pacing; time is passed in.
 
 Rules of a change (``update``), against what is on air now, keyed by (stream, seq):
 - A bundle in ``bundles`` and not on air goes on air. Before the first ``process()`` call it
-  joins the round-robin like ``center.air.render`` (the starting carousel); afterwards a delta or
-  a key roll is *urgent*: ``framing.CarouselScheduler`` sends its N blocks in the very next
-  frames (the next frame boundary), then it joins the round-robin. A new full bundle is not
-  urgent: it can be megabytes, and the deltas must not wait behind it.
+  joins the round-robin like ``center.air.render`` (the starting carousel); afterwards anything
+  but a full list is *urgent*: its N blocks go out in the very next frames (the next frame
+  boundary), ahead of the round-robin, then it joins the round-robin. Urgent blocks go in two
+  rounds: first the K source blocks of every urgent item, then their repair blocks (a terminal
+  on a clean channel has every new item after sum(K) frames; the repairs follow for a lossy
+  one); within a round, in the order of the policy's priority (``center.air.policy``; by
+  default the announcement, key material, the delta, the heartbeat), then of arrival, so a new
+  delta never waits behind the repairs or the heartbeat of the change before it. A delta or key
+  roll goes out whole ``policy.delta_repeats`` times, each repeat one own length of frames after
+  the last. A new full bundle is not urgent: it can be megabytes, and the deltas must not wait
+  behind it.
 - A bundle on air that ``bundles`` no longer names leaves: the registry's carousel drops the
   old full list and its deltas when a new full one is built ("superseded").
 - A bundle past its ``valid_until`` leaves ("expired"; terminals refuse it anyway), whether or
   not ``bundles`` names it; ``expire(now)`` does only this, without a registry read.
-Share of airtime = the bundle's block count N, as in ``center.air.render``: one round-robin cycle
-sends every block of every bundle once.
+Share of airtime = the bundle's block count N, as in ``center.air.render`` (one round-robin cycle
+sends every block of every bundle once), or with a policy the full list's share from its
+``full_every_s`` (``center.air.policy.shares``), fixed when a bundle goes on air.
 
 Frames are numbered from 0 after the lead-in (the profile's ``lead_in_bits`` seeded random bits, the
 same lead-in as ``center.air.render``). When nothing is on air, each frame slot carries
@@ -39,17 +47,16 @@ from enum import IntEnum
 import numpy as np
 
 import framing
+from center.air.policy import Policy, group_of, shares
 from center.air.render import RenderConfig, lead_in_bits
 from crypto import BundleKind, MetadataType
 from framing.frames import FrameGen  # not re-exported by framing/__init__
 from modem import TxChain, modem_profile
 
-# What goes on air at the next frame boundary when it changes, in this order: the announcement
-# that names the new carousel first (a terminal then gives the rest room at once), the trust
-# a terminal needs to open what follows, then the new list.
-URGENT_ORDER = {MetadataType.ROOT_SET: 1, MetadataType.KEY_SET: 2, BundleKind.ANNOUNCE: 0,
-                BundleKind.MASTER_ROLL: 3, BundleKind.HEARTBEAT: 4, BundleKind.DELTA: 5}
-_NOT_URGENT = 9  # a full list: megabytes, the deltas must not wait behind it
+# What may cut in at the next frame boundary when it changes (a full list never: megabytes).
+URGENT_KINDS = frozenset({MetadataType.ROOT_SET, MetadataType.KEY_SET, BundleKind.ANNOUNCE,
+                          BundleKind.MASTER_ROLL, BundleKind.HEARTBEAT, BundleKind.DELTA})
+_REPEATED_GROUPS = ("keys", "deltas")  # what delta_repeats applies to
 _IDLE_SEED_TAG = 0x1D1E  # separates the idle-bit seeds from the lead-in's
 
 
@@ -110,15 +117,39 @@ class _Entry:
     bundle: object  # .seq .kind .sealed .created_at .valid_until (a center BuiltBundle)
     blocks: int
     urgent: bool
+    digest: bytes  # framing.bundle_digest of the sealed bytes: what its blocks carry
     first_frame: int | None = None
+
+
+@dataclass
+class _Urgent:
+    """One urgent send of a bundle's blocks: source blocks first (the round of source blocks
+    of every urgent item), then repairs; in priority order (rank, then arrival)."""
+
+    rank: int
+    order: int
+    key: tuple[int, int]
+    blocks: list  # framing.Block, all N of the bundle, source blocks first
+    eligible: int  # first frame it may take
+    repeats_left: int
+    cursor: int = 0
+
+    def sort_key(self) -> tuple[int, int, int]:
+        repairing = self.cursor >= self.blocks[0].header.k
+        return (int(repairing), self.rank, self.order)
 
 
 class LiveCarousel:
     """Bundles that change while on air -> blocks of samples and the changes that went out."""
 
-    def __init__(self, profile: str, config: RenderConfig = RenderConfig()) -> None:
+    def __init__(self, profile: str, config: RenderConfig = RenderConfig(),
+                 policy: Policy | None = None) -> None:
+        """``policy`` None: plain shares (N blocks each), one urgent send, the default
+        priority."""
         self.modem_profile = modem_profile(profile)
         self.profile, self.config = profile, config
+        self.policy = Policy() if policy is None else policy
+        self._plain = policy is None
         self.frame_config = framing.frame_config(profile)
         self._framegen = FrameGen(self.frame_config)
         self._chain = TxChain(self.modem_profile, config.tx)
@@ -133,6 +164,8 @@ class LiveCarousel:
         self._scheduler = framing.CarouselScheduler(self.frame_config)
         self._chain.reset()
         self._entries: dict[tuple[int, int], _Entry] = {}
+        self._urgent: list[_Urgent] = []
+        self._urgent_order = 0
         self._events: list[AirEvent] = []
         self._frame = 0
 
@@ -158,16 +191,29 @@ class LiveCarousel:
         bits = self.modem_profile.lead_in_bits + frame * self.frame_config.frame_bits
         return bits / self.modem_profile.bits_per_second
 
+    @property
+    def frame_s(self) -> float:
+        return self.frame_config.frame_bits / self.modem_profile.bits_per_second
+
     def on_air(self) -> list[tuple[int, IntEnum]]:
         """(seq, kind) of the bundles on air, in seq order."""
         return sorted((e.bundle.seq, e.bundle.kind) for e in self._entries.values())
+
+    def bundles(self) -> list:
+        """The bundles on air (as given to ``update``)."""
+        return [e.bundle for e in self._entries.values()]
+
+    @property
+    def urgent_pending(self) -> bool:
+        """True while an urgent send (or a repeat of one) is still to go out."""
+        return bool(self._urgent)
 
     # -- changes -------------------------------------------------------------------------
 
     def update(self, bundles: Sequence, now: int) -> None:
         """Make the carousel hold exactly ``bundles`` (less those expired at ``now``)."""
         wanted, expired = {}, set()
-        for b in sorted(bundles, key=lambda b: (URGENT_ORDER.get(b.kind, _NOT_URGENT), b.seq)):
+        for b in sorted(bundles, key=lambda b: (self.policy.rank(b.kind), b.seq)):
             key = (int(b.kind), b.seq)
             # A master roll is harmless at any age (terminals take it whatever its time) and
             # the center keeps it on air while its key id is in the key set's range.
@@ -181,22 +227,55 @@ class LiveCarousel:
                                       and self._entries[key].bundle.kind is not BundleKind.MASTER_ROLL)
             self._take_off(key, "expired" if gone else "superseded")
         started = self.stats.frames > 0
-        for key, b in wanted.items():
-            if key in self._entries:
-                continue
-            blocks = framing.segment(b.sealed, key[0], b.seq, self.frame_config)
-            urgent = started and b.kind in URGENT_ORDER
-            self._scheduler.put(blocks, share=float(len(blocks)), urgent=urgent)
-            self._entries[key] = _Entry(b, len(blocks), urgent)
+        new = {key: framing.segment(b.sealed, key[0], b.seq, self.frame_config)
+               for key, b in wanted.items() if key not in self._entries}
+        weights = self._shares(wanted, new)
+        for key, blocks in new.items():
+            b = wanted[key]
+            urgent = started and b.kind in URGENT_KINDS
+            self._scheduler.put(blocks, share=weights[key])
+            if urgent:
+                repeats = (self.policy.delta_repeats - 1
+                           if group_of(b.kind) in _REPEATED_GROUPS else 0)
+                self._urgent.append(_Urgent(self.policy.rank(b.kind), self._urgent_order, key,
+                                            blocks, self._frame, repeats))
+                self._urgent_order += 1
+            self._entries[key] = _Entry(b, len(blocks), urgent, blocks[0].header.digest)
             self.stats.changes += 1
+
+    def _shares(self, wanted: dict, new: dict) -> dict:
+        """Round-robin shares of the ``new`` entries: N blocks (plain), or the policy's."""
+        if self._plain:
+            return {key: float(len(blocks)) for key, blocks in new.items()}
+        keys = list(wanted)
+        counts = [len(new[k]) if k in new else self._entries[k].blocks for k in keys]
+        weights = shares([(wanted[k].kind, n) for k, n in zip(keys, counts)], self.frame_s,
+                         self.policy)
+        return {k: w for k, w in zip(keys, weights) if k in new}
 
     def expire(self, now: int) -> None:
         """Take off every bundle whose ``valid_until`` is before ``now``."""
         self.update([e.bundle for e in self._entries.values()], now)
 
     def _take_off(self, key: tuple[int, int], why: str) -> None:
+        """Take a bundle off air. A superseded bundle whose urgent source round has begun
+        finishes that round (not its repairs or repeats): a terminal then has it whole, and
+        the protection it carries, before the one that replaces it; on a slow link with
+        changes arriving faster than a delta's air time, restarting every time would starve
+        them all."""
         entry = self._entries.pop(key)
         self._scheduler.remove(*key)
+        digest = framing.bundle_digest(entry.bundle.sealed)
+        kept = []
+        for u in self._urgent:
+            if u.key == key and u.blocks[0].header.digest == digest:
+                k = u.blocks[0].header.k
+                if why == "superseded" and 0 < u.cursor < k:
+                    u.blocks, u.repeats_left = u.blocks[:k], 0
+                else:
+                    continue
+            kept.append(u)
+        self._urgent = kept
         self.stats.changes += 1
         b = entry.bundle
         self._events.append(AirEvent("off_air", b.seq, b.kind, self._frame,
@@ -209,10 +288,19 @@ class LiveCarousel:
         if frames < 1:
             raise ValueError(f"frames must be >= 1, got {frames}")
         first = self._frame
-        blocks = self._scheduler.next_frames(frames)
+        blocks = []
+        for i in range(frames):
+            block = self._next_urgent(first + i)
+            if block is None:
+                block = next(iter(self._scheduler.next_frames(1)), None)
+            if block is None:
+                break  # nothing on air: the rest of the slots are idle
+            blocks.append(block)
         events, self._events = self._events, []
         for i, block in enumerate(blocks):
-            entry = self._entries[(block.header.stream, block.header.seq)]
+            entry = self._entries.get((block.header.stream, block.header.seq))
+            if entry is None or block.header.digest != entry.digest:
+                continue  # the last source blocks of a bundle already superseded
             if entry.first_frame is None:
                 entry.first_frame = first + i
                 b = entry.bundle
@@ -233,6 +321,22 @@ class LiveCarousel:
         slots = [(b.header.stream, b.header.seq, b.header.block_index) for b in blocks]
         slots += [None] * (frames - len(blocks))
         return LiveBlock(samples, first, frames, frames - len(blocks), tuple(events), tuple(slots))
+
+    def _next_urgent(self, frame: int):
+        """The next urgent block that may go at ``frame`` (``_Urgent.sort_key``), or None."""
+        ready = [u for u in self._urgent if u.eligible <= frame]
+        if not ready:
+            return None
+        u = min(ready, key=_Urgent.sort_key)
+        block = u.blocks[u.cursor]
+        u.cursor += 1
+        if u.cursor == len(u.blocks):
+            if u.repeats_left:
+                u.cursor, u.repeats_left = 0, u.repeats_left - 1
+                u.eligible = frame + 1 + len(u.blocks)
+            else:
+                self._urgent.remove(u)
+        return block
 
     def flush(self) -> np.ndarray:
         """The pulse tails after the last frame (end of transmission)."""

@@ -128,8 +128,10 @@ class FileSink:
         self.samples += len(samples)
         self.data_bytes += len(data)
 
-    def close(self, hotcast_fields: dict | None = None) -> None:
-        """Finish: patch the WAV sizes, write the metadata, rename the part files into place."""
+    def close(self, hotcast_fields: dict | None = None, datetime_utc: str | None = None) -> None:
+        """Finish: patch the WAV sizes, write the metadata, rename the part files into place.
+        ``datetime_utc`` (ISO 8601, ``...Z``) is the first sample's time: SigMF's capture
+        ``core:datetime``."""
         if self._part is None:
             self._closed = True
             self._file.flush()
@@ -142,7 +144,7 @@ class FileSink:
         self._file.close()
         meta_part = self.path + META_SUFFIX + PART_SUFFIX
         with open(meta_part, "w", encoding="utf-8") as f:
-            f.write(self.metadata(hotcast_fields or {}))
+            f.write(self.metadata(hotcast_fields or {}, datetime_utc))
         os.replace(self._part, self.path)
         os.replace(meta_part, self.path + META_SUFFIX)
         self._closed = True
@@ -161,7 +163,7 @@ class FileSink:
             except FileNotFoundError:
                 pass
 
-    def metadata(self, hotcast_fields: dict) -> str:
+    def metadata(self, hotcast_fields: dict, datetime_utc: str | None = None) -> str:
         """SigMF metadata JSON of this file with ``hotcast:<key>`` fields in the global object."""
         doc = json.loads(build_sigmf_meta(SigmfMeta(
             fmt=self._raw_fmt, sample_rate_hz=self.rate_hz,
@@ -172,6 +174,8 @@ class FileSink:
         glob.update({f"hotcast:{k}": v for k, v in hotcast_fields.items()})
         if self._header:
             doc["captures"][0]["core:header_bytes"] = len(self._header)
+        if datetime_utc is not None:
+            doc["captures"][0]["core:datetime"] = datetime_utc
         return json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 

@@ -1,0 +1,136 @@
+"""``hotcast center serve`` and ``hotcast center schedule --show``.
+
+``serve`` reads the plan (``--config FILE``, else ``<home>/serve.toml``, else the built-in
+default; ``--example-plan`` prints the documented example), checks the passphrase opens the
+center keys, and runs ``center.air.serve.Serve`` until SIGTERM or Ctrl-C (exit 0, or 130 after
+Ctrl-C); its log is JSON lines on stderr, its status ``<home>/serve/status.json`` (shown by
+``hotcast center status``). With ``$HOTCAST_NOW`` set, its clock starts there and runs on in
+real time.
+
+``schedule --show [--hours N]`` prints what the plan puts on air when
+(``center.air.schedule.schedule_rows``): a table on a terminal, JSON lines with ``--json`` or
+in a pipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+import time
+
+from center.air.plan import example_plan_text, load_plan, plan_path
+from center.air.schedule import MAX_HOURS, schedule_rows
+from center.air.serve import Serve
+from center.cli_output import utc, with_utc
+from center.errors import UsageError
+from center.registry.home import KEYS_FILE, CenterHome
+from crypto import CenterKeys, KeyFileError
+
+ROLE = "center"
+
+
+class OffsetClock:
+    """The system's clock moved to start at ``start`` (``$HOTCAST_NOW``), running in real time."""
+
+    simulated = False
+
+    def __init__(self, start: float) -> None:
+        self._offset = start - time.time()
+
+    def __repr__(self) -> str:
+        return f"OffsetClock(offset={self._offset:.3f})"
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+    def sleep(self, seconds: float, wake=None) -> None:
+        if seconds <= 0:
+            return
+        if wake is None:
+            time.sleep(seconds)
+        else:
+            wake.wait(seconds)
+
+
+def cmd_serve(args: argparse.Namespace, ctx) -> int:
+    if args.example_plan:
+        ctx.out.write_text(example_plan_text())
+        return 0
+    home_path = ctx.home(args, ROLE)
+    CenterHome.open(home_path).close()  # a center home, or HomeError naming it
+    plan = load_plan(plan_path(home_path, args.config), home_path)
+    secret = ctx.passphrase("center keys")
+    try:
+        CenterKeys.from_file((home_path / KEYS_FILE).read_bytes(), secret)
+    except KeyFileError as exc:
+        raise UsageError(f"cannot open the center keys: {exc}") from None
+    if any(c.output.kind == "stream" and c.output.path == "-" for c in plan.channels):
+        ctx.samples_to_stdout()
+    clock = OffsetClock(ctx.now()) if "HOTCAST_NOW" in ctx.environ else None
+    serve = Serve(plan, home_path, passphrase=lambda: secret, by=ctx.operator(args), clock=clock)
+    stopped_by: list[str] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopped_by.append(signal.Signals(signum).name)
+        serve.stop(signal.Signals(signum).name)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        status = serve.run()
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    return 130 if stopped_by and stopped_by[0] == "SIGINT" else status
+
+
+def cmd_schedule(args: argparse.Namespace, ctx) -> int:
+    if not args.show:
+        raise UsageError("say what to do: --show prints the schedule")
+    if not (math.isfinite(args.hours) and 0 < args.hours <= MAX_HOURS):
+        raise UsageError(f"--hours {args.hours:g} must be above 0 and at most {MAX_HOURS}")
+    home_path = ctx.home(args, ROLE)
+    now = ctx.now()
+    with CenterHome.open(home_path) as home:
+        plan = load_plan(plan_path(home_path, args.config), home_path)
+        rows = schedule_rows(plan, home, now, args.hours)
+    if args.json or not sys.stdout.isatty():
+        ctx.emit_many(with_utc(r) for r in rows)
+    else:
+        ctx.out.write_text(schedule_table(rows))
+    return 0
+
+
+def schedule_table(rows: list[dict]) -> str:
+    """Rows as aligned text: time (UTC), channel, kind, seq, what."""
+    cells = [(utc(r["at"]), r["channel"], r["kind"], "-" if r["seq"] is None else str(r["seq"]),
+              r["what"]) for r in rows]
+    head = ("time (UTC)", "channel", "kind", "seq", "what")
+    widths = [max(len(c[i]) for c in [head, *cells]) for i in range(4)]
+    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(4)) + "  " + c[4]
+             for c in [head, *cells]]
+    return "\n".join(lines) + "\n"
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register ``serve`` and ``schedule`` under ``hotcast center``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home", help="center home folder (default $HOTCAST_HOME, else "
+                                       "./hotcast-home)")
+    common.add_argument("--config", metavar="FILE", help="the plan (default <home>/serve.toml, "
+                        "else the built-in one: fm to rotating WAV files in <home>/serve/air)")
+    text = "keep every channel of the plan on air: build deltas, roll keys, send heartbeats"
+    p = sub.add_parser("serve", parents=[common], help=text, description=text)
+    p.add_argument("--by", help="operator name for the audit log (default $HOTCAST_OPERATOR, "
+                                "else the login name)")
+    p.add_argument("--example-plan", action="store_true",
+                   help="print the documented example plan and exit")
+    p.set_defaults(func=cmd_serve)
+    text = "show what the plan puts on air when, per channel"
+    p = sub.add_parser("schedule", parents=[common], help=text, description=text)
+    p.add_argument("--show", action="store_true", help="print the schedule")
+    p.add_argument("--hours", type=float, default=1.0, metavar="N",
+                   help="how far ahead (default 1)")
+    p.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
+    p.set_defaults(func=cmd_schedule)
