@@ -15,9 +15,11 @@ in a pipe.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import signal
 import sys
+import threading
 import time
 
 from center.air.plan import example_plan_text, load_plan, plan_path
@@ -71,6 +73,7 @@ def cmd_serve(args: argparse.Namespace, ctx) -> int:
     clock = OffsetClock(ctx.now()) if "HOTCAST_NOW" in ctx.environ else None
     serve = Serve(plan, home_path, passphrase=lambda: secret, by=ctx.operator(args), clock=clock)
     stopped_by: list[str] = []
+    http = _start_http(args.http, home_path, plan, secret, ctx) if args.http else None
 
     def on_signal(signum: int, frame: object) -> None:
         stopped_by.append(signal.Signals(signum).name)
@@ -80,9 +83,38 @@ def cmd_serve(args: argparse.Namespace, ctx) -> int:
     try:
         status = serve.run()
     finally:
+        if http is not None:
+            http.stop()
         for s, handler in old.items():
             signal.signal(s, handler)
     return 130 if stopped_by and stopped_by[0] == "SIGINT" else status
+
+
+def _start_http(listen: str, home_path, plan, secret: str, ctx):
+    """The center service beside the scheduler, in this process (its own thread): reports
+    it takes land in the registry, which the scheduler watches, so they are on air at the
+    next frame boundary like one from the shell. Its log lines join serve's on stderr."""
+    from center.service import start_http  # the ASGI stack loads only when asked for
+
+    lock = threading.Lock()
+
+    def log(obj: dict) -> None:
+        with lock:
+            sys.stderr.write(json.dumps({"source": "http", **obj}, default=str) + "\n")
+            sys.stderr.flush()
+
+    def schedule(hours: float) -> list[dict]:
+        with CenterHome.open(home_path) as home:
+            return schedule_rows(plan, home, ctx.now(), hours)
+
+    try:
+        service = start_http(home_path, listen, passphrase=lambda: secret, clock=ctx.now,
+                             schedule=schedule, log=log)
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"--http {listen}: {exc}") from None
+    host, port = service.address
+    log({"event": "http_listening", "url": f"http://{host}:{port}"})
+    return service
 
 
 def cmd_schedule(args: argparse.Namespace, ctx) -> int:
@@ -124,6 +156,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", parents=[common], help=text, description=text)
     p.add_argument("--by", help="operator name for the audit log (default $HOTCAST_OPERATOR, "
                                 "else the login name)")
+    p.add_argument("--http", metavar="ADDR:PORT",
+                   help="also serve the center service (reports, pull, operator page) here, "
+                        "e.g. 127.0.0.1:8080 (port 0: any free port)")
     p.add_argument("--example-plan", action="store_true",
                    help="print the documented example plan and exit")
     p.set_defaults(func=cmd_serve)
