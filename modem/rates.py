@@ -22,13 +22,14 @@ for every float x in that range (``format_hz`` writes the shortest decimal that 
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 from decimal import Decimal
 
 from modem.errors import SampleRateError
 
-__all__ = ["MAX_HZ", "MIN_HZ", "RATE_TOLERANCE", "format_hz", "parse_hz", "same_hz"]
+__all__ = ["MAX_HZ", "MIN_HZ", "RATE_TOLERANCE", "format_hz", "hz_argument", "parse_hz", "same_hz"]
 
 # 1 Hz .. 1 THz: below 1 Hz no sample rate or carrier is meant; 1 THz is far above any SDR's
 # tuning range (a few GHz) and sample rate (a few hundred MHz), so more is a typo.
@@ -95,3 +96,12 @@ def format_hz(hz: float) -> str:
 def same_hz(a: float, b: float) -> bool:
     """True if two positive rates agree within ``RATE_TOLERANCE`` (1 ppm) of the larger."""
     return abs(a - b) <= RATE_TOLERANCE * max(abs(a), abs(b))
+
+
+def hz_argument(text: str) -> float:
+    """argparse ``type=`` of every option that takes Hz (``--rate``, ``--freq``) in every
+    command group: ``parse_hz``, with a bad value refused as a usage error naming it."""
+    try:
+        return parse_hz(text)
+    except SampleRateError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

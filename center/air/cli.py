@@ -37,6 +37,7 @@ from center.air.render import CarouselRenderer, RenderConfig, file_fields, rende
 from center.air.sinks import FileSink, SoundCardSink
 from crypto import BundleKind
 from modem import Baseband, InputKind, TxOptions, modem_profile, profile_names
+from modem.rates import hz_argument
 
 SOUND_CARD_RATE_HZ = 192_000  # the top rate of common sound cards: > 2 x 88 825 Hz (fm)
 DEFAULT_POLL_S = 1.0
@@ -267,7 +268,7 @@ def _signal_options(p: argparse.ArgumentParser, out_required: bool) -> None:
                    help="modem profile (see `hotcast receiver profiles`)")
     p.add_argument("--out", required=out_required, metavar="FILE", help=".cu8 .cs8 .cf32 (FM I/Q), "
                    ".wav .s16le .f32le (the baseband), or - for stdout with --format")
-    p.add_argument("--rate", type=float, metavar="HZ", help="sample rate (default 1200000 for "
+    p.add_argument("--rate", type=hz_argument, metavar="HZ", help="sample rate (default 1200000 for "
                    "I/Q, the profile's baseband rate otherwise: 228000 for fm)")
     p.add_argument("--format", help="cu8, cs8, cf32, wav, s16le or f32le (default by extension)")
     p.add_argument("--with-programme", action="store_true",

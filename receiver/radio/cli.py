@@ -33,8 +33,7 @@ from typing import Any
 from crypto import BundleError, read_unverified_header
 from framing import bundle_digest
 from modem import InputKind, modem_profile
-from modem.errors import SampleRateError
-from modem.rates import format_hz, parse_hz
+from modem.rates import format_hz, hz_argument
 from receiver.errors import SourceConfigError, SourceError, UsageError
 from receiver.events import Event, HeardOnAir, InputProblem, Start, Summary
 from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
@@ -72,15 +71,6 @@ class _Interrupted(Exception):
 def _cmd_profiles(args: argparse.Namespace, ctx) -> int:
     ctx.emit_many(receive_profiles())
     return 0
-
-
-def hz_argument(text: str) -> float:
-    """argparse type of ``--rate`` and ``--freq``: Hz as SDR users write them (``2.4M``,
-    ``228k``, ``1.2e6``, ``89.1 MHz``; ``modem.rates.parse_hz``); a bad one is refused naming it."""
-    try:
-        return parse_hz(text)
-    except SampleRateError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _pipeline_for(profile: str, source: Source, vet=None) -> ReceivePipeline:
