@@ -13,8 +13,10 @@ never block a writer nor wait for one) and answers, in a couple of indexed reads
   transaction, probed without waiting, so the scheduler reports it and retries instead of
   blocking for SQLite's 30 s busy timeout.
 
-This reads the SQLite registry's ``audit`` table directly (``center.registry.db`` schema 2):
-``CenterHome`` has no call that gives the newest edit's id yet.
+On SQLite it keeps its own read-only connection to the registry file; on PostgreSQL (a home
+that records ``registry.url``) it asks the same two questions through the registry's portable
+``query_one`` on a home opened without keys, and the busy probe is the home's writer lock only
+(PostgreSQL writers queue on a table lock, reported by the build itself when it times out).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
-from center.registry.home import LOCK_FILE, REGISTRY_FILE
+from center.registry.home import LOCK_FILE, REGISTRY_FILE, CenterHome, registry_target
 
 _LAST_EDIT = "SELECT id FROM audit WHERE card IS NOT NULL ORDER BY id DESC LIMIT 1"
 _LAST_BUILD = "SELECT id FROM audit WHERE action = 'build' ORDER BY id DESC LIMIT 1"
@@ -36,6 +38,11 @@ class RegistryWatch:
 
     def __init__(self, home_path: Path) -> None:
         self.home_path = Path(home_path)
+        self._home: CenterHome | None = None
+        self._ro = self._rw = None
+        if isinstance(registry_target(self.home_path), str):  # PostgreSQL
+            self._home = CenterHome.open(self.home_path)
+            return
         db = quote(str((self.home_path / REGISTRY_FILE).resolve()))
         self._ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None,
                                    timeout=1.0)
@@ -46,11 +53,17 @@ class RegistryWatch:
         return f"RegistryWatch({str(self.home_path)!r})"
 
     def close(self) -> None:
+        if self._home is not None:
+            self._home.close()
+            return
         self._ro.close()
         self._rw.close()
 
     def _one(self, sql: str) -> int:
-        row = self._ro.execute(sql).fetchone()
+        if self._home is not None:
+            row = self._home.registry.query_one(sql)
+        else:
+            row = self._ro.execute(sql).fetchone()
         return 0 if row is None else int(row[0])
 
     def last_edit(self) -> int:
@@ -70,6 +83,8 @@ class RegistryWatch:
                 return "another process holds the home's writer lock"
         finally:
             os.close(fd)  # releases the probe's lock at once
+        if self._home is not None:
+            return None
         try:
             self._rw.execute("BEGIN IMMEDIATE")
             self._rw.execute("ROLLBACK")
