@@ -18,13 +18,16 @@ from pathlib import Path
 from center import cli_output as out
 from center.errors import UsageError
 from center.registry.building import DEFAULT_ROLL_VALID_S, DEFAULT_VALID_S
-from center.registry.home import CenterHome
+from center.registry.home import MIGRATED_FILE, REQUEST_FILE, CenterHome, check_new_home
+from center.registry.operators import Operator, Role, format_ranges
+from center.root.home import RootHome, trial_root_path
 from center.registry.inputs import parse_date_end, parse_universe
 from center.registry.secretfile import write_public_file, write_secret_file
 from crypto import BundleKind
 from framing import Reason, parse_card_id
 
 ROLE = "center"
+MAX_TRUST_BYTES = 1 << 20  # a root set or key set is a few KB
 # Most card IDs read from standard input at once (``revoke -``): 10 M IDs of 20 bytes = 200 MB.
 MAX_STDIN_CARDS = 10_000_000
 
@@ -71,7 +74,15 @@ def _write_bundle(ctx, path: str, data: bytes) -> None:
 
 
 def _open(args: argparse.Namespace, ctx) -> CenterHome:
-    return CenterHome.open(ctx.home(args, ROLE))
+    return CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys"),
+                           db=getattr(args, "db", None))
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        return sys.stdin.buffer.read(MAX_TRUST_BYTES + 1) if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path!r}: {exc.strerror or exc}") from None
 
 
 # -- commands ---------------------------------------------------------------------------
@@ -80,8 +91,59 @@ def _open(args: argparse.Namespace, ctx) -> CenterHome:
 def cmd_init(args: argparse.Namespace, ctx) -> int:
     universe = None if args.universe is None else parse_universe(args.universe)
     home_path = ctx.home(args, ROLE, creating=True)
-    with CenterHome.init(home_path, universe, now=ctx.now(), by=ctx.operator(args)) as home:
-        ctx.emit({"home": str(home.path), "universe": str(home.universe)})
+    now, by = ctx.now(), ctx.operator(args)
+    check_new_home(home_path, args.db)
+    passphrase = ctx.passphrase("the new center keys", confirm=True)
+    trial = None
+    if args.root_pub is None:
+        trial = trial_root_path(home_path)
+        if trial.exists():
+            raise UsageError(f"{trial} exists: give --root-pub FILE (the root's public root set)")
+        RootHome.init(trial, passphrase=lambda: passphrase)
+        root_pub = RootHome.open(trial, lambda: passphrase).root_set_bytes(1)
+    else:
+        root_pub = _read(args.root_pub, "root set")
+    with CenterHome.init(home_path, universe, root_pub=root_pub, now=now, by=by,
+                         passphrase=passphrase, db=args.db) as home:
+        out = {"home": str(home.path), "universe": str(home.universe),
+               "keyset_request": str(home.path / REQUEST_FILE)}
+        if args.db is not None:
+            out["database"] = home.database
+        if trial is not None:
+            signed = RootHome.open(trial, lambda: passphrase).sign_keyset(
+                (home.path / REQUEST_FILE).read_bytes())
+            home.import_trust([signed], now=now, by=by)
+            out["trial_root"] = str(trial)
+            ctx.warn(f"made a root of trust in {trial} (same passphrase) to try things out; a "
+                     "production root belongs offline: `hotcast root init` on a machine that "
+                     "is not the center, then `hotcast center init --root-pub FILE`")
+        ctx.emit(out)
+    return 0
+
+
+def cmd_import_trust(args: argparse.Namespace, ctx) -> int:
+    documents = [_read(f, "root set or key set") for f in args.files]
+    with _open(args, ctx) as home:
+        for done in home.import_trust(documents, now=ctx.now(), by=ctx.operator(args)):
+            ctx.emit(out.with_utc(done))
+    return 0
+
+
+def cmd_request_keyset(args: argparse.Namespace, ctx) -> int:
+    out.check_out(args.out, allow_stdout=False)
+    if not 1 <= args.valid_days <= 3660:
+        raise UsageError(f"--valid-days {args.valid_days} must be 1 to 3660")
+    retire = tuple(int(t) for t in args.retire_signing.split(",")) if args.retire_signing else ()
+    with _open(args, ctx) as home:
+        request = home.request_keyset(now=ctx.now(), by=ctx.operator(args),
+                                      valid_days=args.valid_days,
+                                      new_signing_key=args.new_signing_key,
+                                      retire_signing=retire,
+                                      retire_masters_below=args.retire_masters_below)
+    write_public_file(Path(args.out), request)
+    ctx.emit({"out": args.out, "bytes": len(request),
+              "next": "hotcast root sign-keyset --request FILE --out KEYSET, then "
+                      "hotcast center import-trust KEYSET"})
     return 0
 
 
@@ -132,7 +194,7 @@ def cmd_provision(args: argparse.Namespace, ctx) -> int:
 def cmd_build(args: argparse.Namespace, ctx) -> int:
     out.check_out(args.out, allow_stdout=True)
     valid_for_s = _valid_for_s(args)
-    kind = BundleKind.FULL if args.delta_from is None else BundleKind.DELTA
+    kind = BundleKind.DELTA if args.delta or args.delta_from is not None else BundleKind.FULL
     if args.out == "-":
         ctx.samples_to_stdout()
     with _open(args, ctx) as home:
@@ -143,15 +205,14 @@ def cmd_build(args: argparse.Namespace, ctx) -> int:
     return 0
 
 
-def cmd_rotate(args: argparse.Namespace, ctx) -> int:
+def cmd_rotate_master(args: argparse.Namespace, ctx) -> int:
     if args.out:
         out.check_out(args.out, allow_stdout=True)
     valid_for_s = _valid_for_s(args)
     if args.out == "-":
         ctx.samples_to_stdout()
     with _open(args, ctx) as home:
-        rotate = home.rotate_master if args.command == "rotate-master" else home.rotate_signing
-        built = rotate(now=ctx.now(), by=ctx.operator(args), valid_for_s=valid_for_s)
+        built = home.rotate_master(now=ctx.now(), by=ctx.operator(args), valid_for_s=valid_for_s)
         if args.out:
             _write_bundle(ctx, args.out, built.sealed)
         ctx.emit(out.with_utc({**built.summary(), "new_key_id": built.announces_key}))
@@ -207,7 +268,7 @@ def cmd_export(args: argparse.Namespace, ctx) -> int:
     if args.out == "-":
         ctx.samples_to_stdout()
     with _open(args, ctx) as home:
-        built = home.bundle(args.seq)
+        built = home.bundle(args.seq, args.epoch)
         _write_bundle(ctx, args.out, built.sealed)
         home.record_export(built.seq, args.out, now=ctx.now(), by=ctx.operator(args))
         ctx.emit(out.with_utc(built.summary()))
@@ -237,6 +298,48 @@ def cmd_status(args: argparse.Namespace, ctx) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace, ctx) -> int:
+    with _open(args, ctx) as home:
+        source = home.database
+        copied = home.migrate(args.to, now=ctx.now(), by=ctx.operator(args))
+        for table in copied:
+            ctx.emit({"table": table.table, "rows": table.rows, "sha256": table.sha256,
+                      "verified": True})
+        ctx.emit({"migrated": True, "from": source, "to": home.database,
+                  "backup": str(home.path / MIGRATED_FILE)})
+    return 0
+
+
+def _operator_line(op: Operator) -> dict:
+    return {"name": op.name, "role": op.role.value, "ranges": format_ranges(op.ranges),
+            "created_at": op.created_at, "created_at_utc": out.utc(op.created_at),
+            "created_by": op.created_by, "revoked_at": op.revoked_at,
+            "revoked_at_utc": out.utc(op.revoked_at), "revoked_by": op.revoked_by}
+
+
+def cmd_operators_add(args: argparse.Namespace, ctx) -> int:
+    with _open(args, ctx) as home:
+        token = home.add_operator(args.name, args.role, ranges=args.range, now=ctx.now(),
+                                  by=ctx.operator(args), note=args.note)
+        (made,) = [o for o in home.operators() if o.name == args.name and o.revoked_at is None]
+        ctx.emit({**_operator_line(made), "token": token})
+    return 0
+
+
+def cmd_operators_list(args: argparse.Namespace, ctx) -> int:
+    with _open(args, ctx) as home:
+        ctx.emit_many(_operator_line(o) for o in home.operators()
+                      if not args.active or o.revoked_at is None)
+    return 0
+
+
+def cmd_operators_revoke(args: argparse.Namespace, ctx) -> int:
+    with _open(args, ctx) as home:
+        ctx.emit(_operator_line(home.revoke_operator(args.name, now=ctx.now(),
+                                                     by=ctx.operator(args), note=args.note)))
+    return 0
+
+
 # -- parsers ------------------------------------------------------------------------------
 
 
@@ -244,6 +347,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register the registry, key and bundle commands under ``hotcast center``."""
     home = argparse.ArgumentParser(add_help=False)
     home.add_argument("--home", help="center home folder (default $HOTCAST_HOME, else ./hotcast-home)")
+    home.add_argument("--db", metavar="URL", help="the registry's PostgreSQL database "
+                      "(postgresql://USER@HOST/DBNAME): with init, an empty one to make the "
+                      "registry in (default: SQLite in the home); elsewhere it must be the one "
+                      "the home records (no need to give it)")
     by = argparse.ArgumentParser(add_help=False)
     by.add_argument("--by", help="operator name for the audit log (default $HOTCAST_OPERATOR, "
                                  "else the login name)")
@@ -263,6 +370,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = add("init", cmd_init, "create a center home with fresh keys", changes=True)
     p.add_argument("--universe", help="card ID ranges LO-HI[,LO-HI...] (default 0-9999999999999999999)")
+    p.add_argument("--root-pub", metavar="FILE", help="the offline root's public root set (from "
+                   "`hotcast root init --out-pub`); without it a root is made beside the home "
+                   "to try things out")
+    p = add("import-trust", cmd_import_trust, "import key sets and root rotations the offline "
+            "root signed", changes=True)
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p = add("request-keyset", cmd_request_keyset, "write a key set request for the offline root "
+            "(new signing key, wider master id range, renewal)", changes=True)
+    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--valid-days", type=int, default=366, metavar="N",
+                   help="validity asked for (default 366)")
+    p.add_argument("--new-signing-key", action="store_true", help="make a new signing key; it "
+                   "signs once the key set the root makes of this request is imported")
+    p.add_argument("--retire-signing", metavar="IDS", help="signing key ids to drop outright, "
+                   "not even kept for tokens (a leaked key)")
+    p.add_argument("--retire-masters-below", type=int, metavar="ID", help="master key ids "
+                   "below this open nothing any more (after a master key leaked; terminals that "
+                   "missed the rolls since then need provisioning again)")
     reasons = [r.name.lower() for r in Reason]
     p = add("revoke", cmd_revoke, "put cards on the hot list (- reads card IDs from stdin)",
             changes=True)
@@ -284,11 +409,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="bundle file, or - for stdout")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--full", action="store_true", help="a full list (the default)")
-    group.add_argument("--delta-from", type=_seq_arg, metavar="SEQ", help="a delta from list bundle SEQ")
-    for name, what in (("rotate-master", "master key"), ("rotate-signing", "signing key")):
-        p = add(name, cmd_rotate, f"roll the {what}; records the roll bundle", roll_validity,
-                changes=True)
-        p.add_argument("--out", metavar="FILE", help="also write the roll bundle here")
+    group.add_argument("--delta", action="store_true", help="a delta from the latest full list: "
+                       "any terminal holding that list or a later one applies it")
+    group.add_argument("--delta-from", type=_seq_arg, metavar="SEQ", help="a delta from list "
+                       "bundle SEQ of this epoch (it takes every later list to the new one)")
+    p = add("rotate-master", cmd_rotate_master, "roll the master key (within the key set's "
+            "range); records the roll bundle", roll_validity, changes=True)
+    p.add_argument("--out", metavar="FILE", help="also write the roll bundle here")
     p = add("token", cmd_token, "issue a card validity token", changes=True)
     p.add_argument("card", metavar="CARD")
     p.add_argument("--valid-until", required=True, metavar="YYYY-MM-DD", help="valid through this UTC day")
@@ -301,9 +428,38 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--action", metavar="NAME", help="only rows of this action (revoke, build, ...)")
     p = add("export", cmd_export, "write a recorded bundle to a file", changes=True)
     p.add_argument("seq", type=_seq_arg, metavar="SEQ")
+    p.add_argument("--epoch", type=_seq_arg, metavar="E", help="its epoch (default the newest)")
     p.add_argument("--out", required=True, metavar="FILE", help="bundle file, or - for stdout")
     add("carousel", cmd_carousel, "print what goes on air now (rolls, latest full, newer deltas)")
     p = add("status", cmd_status, "what is on air, its cycle, the list's age and expiry, warnings")
     p.add_argument("--profile", default="fm", help="profile whose cycle to show (default fm)")
     p.add_argument("--table", action=argparse.BooleanOptionalAction, default=None,
                    help="a table for people (default on a terminal) or one JSON object")
+    p = add("migrate", cmd_migrate, "copy the home's SQLite registry into an empty PostgreSQL "
+            "database, verify the copy, and switch the home to it (keys stay in the home)",
+            changes=True)
+    p.add_argument("--to", required=True, metavar="URL", help="postgresql://USER@HOST/DBNAME "
+                   "(leave the password to ~/.pgpass or $PGPASSWORD: the home records the URL)")
+    p = sub.add_parser("operators", help="operators and machines of the HTTP service: add "
+                       "(prints the token once), list, revoke",
+                       description="operators and machines of the HTTP service and their "
+                       "bearer tokens (stored as hashes only)")
+    actions = p.add_subparsers(dest="operators_command", metavar="ACTION", required=True,
+                               parser_class=type(p))
+    note = argparse.ArgumentParser(add_help=False)
+    note.add_argument("--note", default="", help="why, for the audit log")
+    q = actions.add_parser("add", parents=[home, by, note], help="add an operator; prints its "
+                           "token once (a JSON line)")
+    q.set_defaults(func=cmd_operators_add)
+    q.add_argument("--role", required=True, type=str.lower, choices=[r.value for r in Role])
+    q.add_argument("--range", action="append", metavar="LO-HI", help="a card ID range an "
+                   "issuer may report and reinstate (repeat for more; issuers only)")
+    q.add_argument("name", metavar="NAME")
+    q = actions.add_parser("list", parents=[home], help="every operator ever added, revoked "
+                           "ones too, as JSON lines (never tokens)")
+    q.set_defaults(func=cmd_operators_list)
+    q.add_argument("--active", action="store_true", help="only those not revoked")
+    q = actions.add_parser("revoke", parents=[home, by, note], help="revoke an operator: its "
+                           "token opens nothing from now on")
+    q.set_defaults(func=cmd_operators_revoke)
+    q.add_argument("name", metavar="NAME")

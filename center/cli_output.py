@@ -120,7 +120,7 @@ def expiry_warnings(bundles: list, now: int) -> list[str]:
     newest = max(lists, key=lambda b: b.seq)
     warnings = []
     for b in bundles:
-        if b.valid_until < now:
+        if b.valid_until < now and b.kind is not BundleKind.MASTER_ROLL:
             warnings.append(f"seq {b.seq} ({b.kind.name.lower()}) expired at {utc(b.valid_until)}: "
                             "terminals refuse it; build a new list")
     left = newest.valid_until - now

@@ -48,6 +48,10 @@ class HomeError(CenterInputError):
     """The center home is missing, not initialised, or already initialised."""
 
 
+class TrustImportError(CenterInputError):
+    """A root set or key set that does not verify against what the center trusts."""
+
+
 class NotListedError(CenterInputError):
     """A card to reinstate is not on the hot list."""
 
@@ -58,6 +62,26 @@ class ListedCardError(CenterInputError):
 
 class UnknownSeqError(CenterInputError):
     """A sequence number names no built list bundle (for ``--delta-from``)."""
+
+
+class OperatorError(CenterInputError):
+    """An operator name, role or card range that is not one, or an operator that is unknown or
+    already revoked."""
+
+
+class OutsideRangesError(CenterInputError):
+    """An issuer acted on a card outside its card ranges: refused, nothing changed (the HTTP
+    service answers 403)."""
+
+
+class MigrationError(CenterInputError):
+    """A registry migration that cannot start: the home is not on SQLite any more, or a file
+    the migration would write is in the way."""
+
+
+class NonEmptyDatabaseError(CenterInputError):
+    """A database given to hold a new registry (``init --db``, ``migrate --to``) already holds
+    tables: nothing is written into it."""
 
 
 class SoundCardOpenError(CenterInputError):

@@ -119,8 +119,10 @@ def _open_prefix(data: bytes, role: int) -> _wire.Reader:
     return reader
 
 
-def seal_secret(role: int, payload: bytes, passphrase: str | bytes, kdf: KdfParams) -> bytes:
-    """An encrypted key file of ``role`` holding ``payload``."""
+def seal_secret(role: int, payload: bytes, passphrase: str | bytes, kdf: KdfParams | None) -> bytes:
+    """An encrypted key file of ``role`` holding ``payload`` (``kdf`` None: ``DEFAULT_KDF``,
+    read at call time so a test suite may make its own key files cheap)."""
+    kdf = DEFAULT_KDF if kdf is None else kdf
     secret = _passphrase_bytes(passphrase)
     if not secret:
         raise ValueError("passphrase must not be empty")

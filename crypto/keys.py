@@ -147,7 +147,7 @@ class CenterKeys:
     def current_master(self) -> MasterKey:
         return _find(self.master_keys, self.current_master_id)
 
-    def to_file(self, passphrase: str | bytes, kdf: _keyfile.KdfParams = _keyfile.DEFAULT_KDF) -> bytes:
+    def to_file(self, passphrase: str | bytes, kdf: _keyfile.KdfParams | None = None) -> bytes:
         """The center key file, encrypted under ``passphrase`` (scrypt with ``kdf``, AES-256-GCM)."""
         payload = (_wire.u32(self.signing_key_id) + _wire.u32(self.current_master_id)
                    + _pack_table(self.signing_keys, 1, "seed") + _pack_table(self.master_keys, 2, "key"))

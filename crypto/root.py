@@ -107,7 +107,7 @@ class RootKeys:
     def signers(self) -> tuple[tuple[int, bytes], ...]:
         return tuple((k.key_id, k.seed) for k in self.keys)
 
-    def to_file(self, passphrase: str | bytes, kdf: _keyfile.KdfParams = _keyfile.DEFAULT_KDF) -> bytes:
+    def to_file(self, passphrase: str | bytes, kdf: _keyfile.KdfParams | None = None) -> bytes:
         """The root key file, encrypted under ``passphrase``. Payload: count u8 (1..32)
         x (key id u32, Ed25519 seed 32)."""
         payload = _wire.u8(len(self.keys)) + b"".join(_wire.u32(k.key_id) + k.seed for k in self.keys)

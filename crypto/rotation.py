@@ -109,16 +109,21 @@ def add_signing_key(keys: CenterKeys, keyset: KeySet | None) -> CenterKeys:
 
 def keyset_request(keys: CenterKeys, *, valid_from: int, expires: int, master_ids: MasterIdRange,
                    signing_key_ids: tuple[int, ...] | None = None,
-                   token_keys: tuple[TokenKeyEntry, ...] = ()) -> KeySetRequest:
+                   token_keys: tuple[TokenKeyEntry, ...] = (),
+                   since: dict[int, int] | None = None) -> KeySetRequest:
     """The center's proposal for the next key set: its signing keys ``signing_key_ids`` (all it
-    holds by default), each valid over the whole [valid_from, expires]; ``token_keys`` are old
-    signing keys whose tokens are still out, each kept until its last token expires."""
+    holds by default), each valid over [valid_from, expires] except a key that ``since`` maps
+    to an earlier start (a key the current set already lists keeps its start, so the lists it
+    signed before the renewal, still on air, stay valid under the new set); ``token_keys`` are
+    old signing keys whose tokens are still out, each kept until its last token expires."""
     chosen = keys.signing_keys if signing_key_ids is None else tuple(
         k for k in keys.signing_keys if k.key_id in set(signing_key_ids))
     if signing_key_ids is not None and len(chosen) != len(set(signing_key_ids)):
         missing = sorted(set(signing_key_ids) - {k.key_id for k in chosen})
         raise ValueError(f"signing_key_ids: the center holds no signing key id {missing}")
-    entries = tuple(SigningKeyEntry(k.key_id, k.public_key, valid_from, expires) for k in chosen)
+    starts = since or {}
+    entries = tuple(SigningKeyEntry(k.key_id, k.public_key, min(valid_from, starts.get(k.key_id, valid_from)),
+                                    expires) for k in chosen)
     return KeySetRequest(valid_from, expires, entries, master_ids, token_keys)
 
 

@@ -3,6 +3,7 @@
 Pure functions and values over bytes and numpy arrays; no I/O. Imports nothing of ours.
 """
 
+from .announce import MAX_ANNOUNCED, AnnouncedBundle, decode_announcement, encode_announcement
 from .cardid import (
     from_sql_key,
     from_sql_keys,
@@ -13,7 +14,15 @@ from .cardid import (
 )
 from .carousel import CarouselScheduler, segment
 from .crc import crc32c, crc32c_rows
-from .errors import CardIdError, FrameError, FramingError, ListCodecError, ReassemblyError
+from .errors import (
+    AnnouncementError,
+    CardIdError,
+    FrameError,
+    FramingError,
+    ListCapacityError,
+    ListCodecError,
+    ReassemblyError,
+)
 from .frameformat import Block, Frame, FrameConfig, FrameHeader, bundle_digest, check_header
 from .frames import FrameGen
 from .framesync import FrameSync, FrameStats
@@ -24,6 +33,11 @@ from .profiles import PROFILES, frame_config
 from .reassembly import Reassembler, ReassemblyConfig, ReassemblyStats
 
 __all__ = [
+    "MAX_ANNOUNCED",
+    "AnnouncedBundle",
+    "AnnouncementError",
+    "decode_announcement",
+    "encode_announcement",
     "PROFILES",
     "Block",
     "CardIdError",
@@ -40,6 +54,7 @@ __all__ = [
     "LdpcCode",
     "LdpcDecoder",
     "LdpcEncoder",
+    "ListCapacityError",
     "ListCodecError",
     "ListDelta",
     "Reason",

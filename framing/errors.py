@@ -13,6 +13,10 @@ class ListCodecError(FramingError):
     """An encoded hot list or delta is malformed, truncated or claims more than it carries."""
 
 
+class ListCapacityError(ListCodecError):
+    """A list holds more entries than the terminal declared it can keep: refused before decoding."""
+
+
 class FrameError(FramingError):
     """A frame or a carousel block is malformed (used by the frame/carousel layer)."""
 
@@ -23,3 +27,7 @@ class ReassemblyError(FramingError):
 
 class CardIdError(FramingError, ValueError):
     """Text that is not a card ID (1 to 19 ASCII decimal digits); the message names the value."""
+
+
+class AnnouncementError(FramingError):
+    """A carousel announcement body is malformed."""

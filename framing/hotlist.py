@@ -118,6 +118,27 @@ class HotList:
         object.__setattr__(self, "expiry", expiry)
 
     @classmethod
+    def decoded(cls, ids: np.ndarray, reasons: np.ndarray, expiry: np.ndarray) -> HotList:
+        """A list from arrays a decoder made and owns (``ids`` uint64 already strictly
+        increasing, ``reasons`` uint8 within ``Reason``, ``expiry`` uint16): they are kept as
+        they are, made read-only, never copied (a 10 M list is 110 MB; a copy would double it).
+        Dtypes and lengths are still checked."""
+        for name, arr, dtype in (("ids", ids, np.uint64), ("reasons", reasons, np.uint8),
+                                 ("expiry", expiry, np.uint16)):
+            if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != 1:
+                raise TypeError(f"{name}: expected a 1-D {np.dtype(dtype).name} array")
+        if not ids.size == reasons.size == expiry.size:
+            raise ValueError(f"ids, reasons, expiry: lengths differ ({ids.size}, {reasons.size}, "
+                             f"{expiry.size})")
+        if reasons.size and int(reasons.max()) > max(Reason):
+            raise ValueError(f"reasons: {int(reasons.max())} is not a Reason")
+        hot = object.__new__(cls)
+        for name, arr in (("ids", ids), ("reasons", reasons), ("expiry", expiry)):
+            arr.flags.writeable = False
+            object.__setattr__(hot, name, arr)
+        return hot
+
+    @classmethod
     def empty(cls) -> HotList:
         """A list with no entries."""
         return cls(np.zeros(0, np.uint64), np.zeros(0, np.uint8), np.zeros(0, np.uint16))

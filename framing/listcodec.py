@@ -25,7 +25,7 @@ import numpy as np
 
 from ._codec_bytes import U64_MAX, ByteReader, ByteWriter
 from .entropy import decode_column, encode_column
-from .errors import ListCodecError
+from .errors import ListCapacityError, ListCodecError
 from .hotlist import HotList, ListDelta, Reason
 from .rice import decode_ranks, encode_ranks
 from .universe import Universe
@@ -129,28 +129,31 @@ def _write_entries(writer: ByteWriter, hot: HotList, universe: Universe, what: s
     encode_column(hot.expiry, writer)
 
 
-def _read_count(reader: ByteReader, universe: Universe, what: str) -> int:
-    # Every entry costs at least one unary bit, so a count above 8 * bytes left is a lie.
+def _read_count(reader: ByteReader, universe: Universe, what: str, max_entries: int) -> int:
+    # Every entry costs at least one unary bit, so a count above 8 * bytes left is a lie. The
+    # count is checked against the caller's capacity before anything is allocated for it.
     r = reader.varint(f"{what} count")
     if r > 8 * reader.remaining or r > universe.size or r > MAX_ENTRIES:
         raise ListCodecError(
             f"{what} count {r} exceeds what {reader.remaining} bytes, the universe or the limit "
             f"of {MAX_ENTRIES} entries allow"
         )
+    if r > max_entries:
+        raise ListCapacityError(f"{what}: {r} entries, above the capacity of {max_entries}")
     return r
 
 
 def _read_ids(reader: ByteReader, universe: Universe, r: int, what: str) -> np.ndarray:
     ranks = decode_ranks(reader, r, universe.size, what)
-    return universe.unrank(ranks)
+    return universe.unrank(ranks, in_place=True)
 
 
-def _read_entries(reader: ByteReader, universe: Universe, what: str) -> HotList:
-    r = _read_count(reader, universe, what)
+def _read_entries(reader: ByteReader, universe: Universe, what: str, max_entries: int) -> HotList:
+    r = _read_count(reader, universe, what, max_entries)
     ids = _read_ids(reader, universe, r, what)
     reasons = decode_column(reader, r, _REASON_ALPHABET, np.uint8, f"{what} reasons")
     expiry = decode_column(reader, r, _EXPIRY_ALPHABET, np.uint16, f"{what} expiry")
-    return HotList(ids, reasons, expiry)
+    return HotList.decoded(ids, reasons, expiry)
 
 
 def encode_list(hot: HotList, universe: Universe) -> bytes:
@@ -164,11 +167,12 @@ def encode_list(hot: HotList, universe: Universe) -> bytes:
     return writer.getvalue()
 
 
-def decode_list(data: bytes) -> tuple[Universe, HotList]:
-    """Inverse of ``encode_list``; ``ListCodecError`` on any malformed input."""
+def decode_list(data: bytes, max_entries: int = MAX_ENTRIES) -> tuple[Universe, HotList]:
+    """Inverse of ``encode_list``; ``ListCodecError`` on any malformed input,
+    ``ListCapacityError`` (before decoding them) for more than ``max_entries`` entries."""
     reader = ByteReader(data)
     universe = _read_header(reader, _KIND_LIST)
-    hot = _read_entries(reader, universe, "list entries")
+    hot = _read_entries(reader, universe, "list entries", max_entries)
     reader.finish("the list")
     return universe, hot
 
@@ -187,12 +191,14 @@ def encode_delta(delta: ListDelta, universe: Universe) -> bytes:
     return writer.getvalue()
 
 
-def decode_delta(data: bytes) -> tuple[Universe, ListDelta]:
-    """Inverse of ``encode_delta``; ``ListCodecError`` on any malformed input."""
+def decode_delta(data: bytes, max_entries: int = MAX_ENTRIES) -> tuple[Universe, ListDelta]:
+    """Inverse of ``encode_delta``; ``ListCodecError`` on any malformed input,
+    ``ListCapacityError`` (before decoding them) for more than ``max_entries`` added or
+    removed entries."""
     reader = ByteReader(data)
     universe = _read_header(reader, _KIND_DELTA)
-    added = _read_entries(reader, universe, "added entries")
-    r = _read_count(reader, universe, "removed IDs")
+    added = _read_entries(reader, universe, "added entries", max_entries)
+    r = _read_count(reader, universe, "removed IDs", max_entries)
     removed = _read_ids(reader, universe, r, "removed IDs")
     reader.finish("the delta")
     try:

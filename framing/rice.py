@@ -36,7 +36,7 @@ MAX_K = 63
 _MAX_FIELD_BITS = 56
 _SPLIT_FIELD_BITS = 32
 _PACK_CHUNK_FIELDS = 1 << 17
-_UNARY_CHUNK_BYTES = 1 << 20  # 1 MiB of unary stream -> 8 MiB of unpacked bits at a time
+_UNARY_CHUNK_BYTES = 1 << 16  # 64 KiB of unary stream: at most 512 Ki entries (4 MiB) a chunk
 
 
 def gaps_of(ranks: np.ndarray) -> np.ndarray:
@@ -90,13 +90,16 @@ def pack_fixed(values: np.ndarray, width: int) -> bytes:
     return b"".join(parts)
 
 
-def unpack_fixed(data: bytes, n: int, width: int) -> np.ndarray:
-    """Inverse of ``pack_fixed``: ``n`` uint64 fields of ``width`` bits from ``data``."""
+def unpack_fixed(data: bytes, n: int, width: int, first: int = 0) -> np.ndarray:
+    """Inverse of ``pack_fixed``: ``n`` uint64 fields of ``width`` bits from ``data``, starting
+    at field ``first``."""
     if n == 0 or width == 0:
         return np.zeros(n, dtype=np.uint64)
-    buf = np.zeros(len(data) + 8, dtype=np.uint8)
-    buf[: len(data)] = np.frombuffer(data, dtype=np.uint8)
-    offsets = np.arange(n, dtype=np.uint64) * np.uint64(width)
+    lo = first * width // 8
+    hi = min(len(data), ((first + n) * width + 7) // 8)
+    buf = np.zeros(hi - lo + 8, dtype=np.uint8)
+    buf[: hi - lo] = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=lo)
+    offsets = np.arange(first, first + n, dtype=np.uint64) * np.uint64(width) - np.uint64(8 * lo)
     first_byte = (offsets >> np.uint64(3)).astype(np.intp)
     shift = offsets & np.uint64(7)
     # Gather the 8 bytes from each field's first byte as one big-endian 64-bit word.
@@ -138,6 +141,10 @@ def decode_ranks(reader: ByteReader, r: int, universe_size: int, what: str) -> n
     ``ListCodecError`` naming ``what``) any stream whose ranks overflow 64 bits or reach
     ``universe_size``, whose unary stream holds other than r entries or ends in a zero byte,
     or whose padding bits are not zero.
+
+    Memory: the output (8 bytes an entry) and one chunk of working arrays: the unary stream is
+    walked ``_UNARY_CHUNK_BYTES`` at a time and each chunk's entries become ranks at once, so a
+    list of 10 M entries needs ~80 MB plus a few chunks (never 8x its size in temporaries).
     """
     if r == 0:
         return np.zeros(0, dtype=np.uint64)
@@ -148,57 +155,63 @@ def decode_ranks(reader: ByteReader, r: int, universe_size: int, what: str) -> n
     unary_len = reader.varint(f"{what} unary stream length", limit=reader.remaining)
     if unary_len * 8 < r:
         raise ListCodecError(f"{what} unary stream of {unary_len} bytes cannot hold {r} entries")
-    low_lens = [(r * width + 7) // 8 for width in _field_widths(k)]
+    widths = _field_widths(k)
+    low_lens = [(r * width + 7) // 8 for width in widths]
     if unary_len + sum(low_lens) > reader.remaining:
         raise ListCodecError(
             f"truncated {what}: {r} entries with k={k} need {unary_len + sum(low_lens)} bytes, "
             f"only {reader.remaining} left"
         )
     unary = np.frombuffer(reader.take(unary_len, f"{what} unary stream"), dtype=np.uint8)
-    ones = _one_positions(unary, r, what)
-    if ones[-1] // 8 != unary_len - 1:
-        raise ListCodecError(f"{what} unary stream has trailing zero bytes")
-    cum_q = ones.astype(np.uint64) - np.arange(r, dtype=np.uint64)
-    quotients = np.diff(cum_q, prepend=np.uint64(0))
-    if k and int(quotients.max()) >= 1 << (64 - k):
-        raise ListCodecError(f"{what} gap quotient overflows 64 bits")
-    gaps = quotients << np.uint64(k)
-    remaining_bits = k
-    for width, length in zip(_field_widths(k), low_lens):
-        remaining_bits -= width
+    lows = []
+    for width, length in zip(widths, low_lens):
         data = reader.take(length, f"{what} low bits")
-        unused_bits = length * 8 - r * width
-        if data[-1] & ((1 << unused_bits) - 1):
+        if data[-1] & ((1 << (length * 8 - r * width)) - 1):
             raise ListCodecError(f"{what} low-bit stream has nonzero padding bits")
-        gaps |= unpack_fixed(data, r, width) << np.uint64(remaining_bits)
-    return _ranks_from_gaps(gaps, universe_size, what)
-
-
-def _one_positions(unary: np.ndarray, r: int, what: str) -> np.ndarray:
-    """Bit positions (int64, shape (r,)) of the 1 bits of ``unary``, which must hold exactly r.
-
-    Unpacked a chunk at a time, so memory stays ~8 bytes per entry plus one chunk (8 bits a
-    byte would otherwise make a sparse stream cost 8x its size).
-    """
-    found = []
-    count = 0
+        lows.append((data, width))
+    if not unary[-1]:
+        raise ListCodecError(f"{what} unary stream has trailing zero bytes")
+    ranks = np.empty(r, dtype=np.uint64)
+    done = 0  # entries decoded so far
+    prev_cum_q = 0  # q_0 + ... + q_{done-1}
+    prev_rank = -1  # rank of entry done - 1
     for start in range(0, unary.size, _UNARY_CHUNK_BYTES):
-        chunk = np.flatnonzero(np.unpackbits(unary[start : start + _UNARY_CHUNK_BYTES]))
-        count += chunk.size
-        if count > r:
-            break
-        found.append(chunk + 8 * start)
-    if count != r:
-        held = "more" if count > r else str(count)
-        raise ListCodecError(f"{what} unary stream holds {held} entries, header says {r}")
-    return np.concatenate(found)
+        ones = np.flatnonzero(np.unpackbits(unary[start:start + _UNARY_CHUNK_BYTES]))
+        if not ones.size:
+            continue
+        if done + ones.size > r:
+            raise ListCodecError(f"{what} unary stream holds more entries, header says {r}")
+        # Entry i's 1 bit sits at i + q_0 + ... + q_i: the cumulative quotient of each entry.
+        cum_q = (ones.astype(np.uint64) + np.uint64(8 * start)) - np.arange(
+            done, done + ones.size, dtype=np.uint64)
+        gaps = np.diff(cum_q, prepend=np.uint64(prev_cum_q))
+        prev_cum_q = int(cum_q[-1])
+        del cum_q, ones
+        if k and int(gaps.max()) >= 1 << (64 - k):
+            raise ListCodecError(f"{what} gap quotient overflows 64 bits")
+        gaps <<= np.uint64(k)
+        remaining_bits = k
+        for data, width in lows:
+            remaining_bits -= width
+            gaps |= unpack_fixed(data, gaps.size, width, first=done) << np.uint64(remaining_bits)
+        ranks[done:done + gaps.size] = _ranks_from_gaps(gaps, prev_rank, universe_size, what)
+        prev_rank = int(ranks[done + gaps.size - 1])
+        done += gaps.size
+    if done != r:
+        raise ListCodecError(f"{what} unary stream holds {done} entries, header says {r}")
+    return ranks
 
 
-def _ranks_from_gaps(gaps: np.ndarray, universe_size: int, what: str) -> np.ndarray:
-    """Prefix sums x_i = g_0 + sum_{j<=i, j>0} (g_j + 1), refusing any uint64 wrap-around."""
-    steps = gaps.copy()
-    steps[1:] += np.uint64(1)  # g = 2**64-1 wraps to a step of 0, caught below as non-increase
-    ranks = np.cumsum(steps, dtype=np.uint64)
+def _ranks_from_gaps(gaps: np.ndarray, prev_rank: int, universe_size: int,
+                     what: str) -> np.ndarray:
+    """Ranks x_i = prev + 1 + g_i + ... of one chunk (the first entry's x_0 = g_0 when no entry
+    came before: ``prev_rank`` -1), refusing any uint64 wrap-around; ``gaps`` is consumed."""
+    gaps[1:] += np.uint64(1)  # g = 2**64-1 wraps to a step of 0, caught below as non-increase
+    first = int(gaps[0]) + prev_rank + 1
+    if first >= 1 << 64:
+        raise ListCodecError(f"{what} gaps overflow the 64-bit rank space")
+    gaps[0] = first
+    ranks = np.cumsum(gaps, dtype=np.uint64, out=gaps)
     if ranks.size > 1 and not bool(np.all(ranks[1:] > ranks[:-1])):
         raise ListCodecError(f"{what} gaps overflow the 64-bit rank space")
     if int(ranks[-1]) >= universe_size:

@@ -18,6 +18,9 @@ import numpy as np
 
 from ._codec_bytes import U64_MAX
 
+# Ranks turned into IDs at a time by ``unrank``: 2**18 x 8 bytes of index = 2 MiB of temporaries.
+_UNRANK_CHUNK = 1 << 18
+
 
 @dataclass(frozen=True)
 class Universe:
@@ -104,12 +107,21 @@ class Universe:
             raise ValueError(f"card ID {int(bad)} is outside the universe {self}")
         return self._starts[safe] + (ids - self._los[safe])
 
-    def unrank(self, ranks: np.ndarray) -> np.ndarray:
-        """uint64 IDs of uint64 ``ranks``; ``ValueError`` if any rank is >= size."""
+    def unrank(self, ranks: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+        """uint64 IDs of uint64 ``ranks``; ``ValueError`` if any rank is >= size.
+
+        ``in_place`` overwrites ``ranks`` with the IDs (a decoder's own array: no second copy
+        of a list of millions), working through it in chunks of ``_UNRANK_CHUNK``.
+        """
         ranks = np.asarray(ranks, dtype=np.uint64)
-        if self._is_full():
-            return ranks.copy()
         if ranks.size and int(ranks.max()) >= self.size:
             raise ValueError(f"rank {int(ranks.max())} is outside the universe of size {self.size}")
-        idx = np.searchsorted(self._starts, ranks, side="right").astype(np.int64) - 1
-        return self._los[idx] + (ranks - self._starts[idx])
+        out = ranks if in_place else ranks.copy()
+        if self._is_full():
+            return out
+        for start in range(0, out.size, _UNRANK_CHUNK):
+            part = out[start:start + _UNRANK_CHUNK]
+            idx = np.searchsorted(self._starts, part, side="right").astype(np.int64) - 1
+            part -= self._starts[idx]
+            part += self._los[idx]
+        return out

@@ -12,6 +12,7 @@ from importlib import metadata
 
 from center import cli as center_cli
 from center.air import cli as air_cli
+from center.root import cli as root_cli
 from hotcast import benchcmd, demo, devices, plots
 from hotcast.runner import Context, HotcastParser, run_parsed
 from receiver import cli as terminal_cli
@@ -22,6 +23,8 @@ from receiver.radio import cli as receiver_cli
 GROUPS = {
     "center": ("the center: registry, keys, bundles, what goes on air",
                (center_cli.add_commands, air_cli.add_commands)),
+    "root": ("the offline root of trust: root keys, key sets, root rotations",
+             (root_cli.add_commands,)),
     "terminal": ("a terminal's store: init, apply bundles, check cards, status",
                  (terminal_cli.add_commands,)),
     "receiver": ("the radio receiver: profiles, decode files or stdin, listen live, monitor",

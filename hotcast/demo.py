@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from center import CenterHome
+from center.registry.home import REQUEST_FILE
+from center.root.home import RootHome, trial_root_path
 from center.air.render import CarouselRenderer, RenderConfig
 from modem import InputKind, TxOptions
 from center.air.sinks import FileSink
@@ -43,6 +45,9 @@ from receiver.store.store import TerminalStore
 from receiver.payment.terminal import PAID, REFUSED, PosTerminal, PurseTerminal
 
 OPERATOR = "demo"
+# The demo's homes are throwaway (or kept with --out to look at): their keys are encrypted
+# under $HOTCAST_PASSPHRASE when set, else under this one, which the summary names.
+DEMO_PASSPHRASE = "hotcast demo"
 PROFILE = "fm"
 ISSUER_LO = 4929_0000_0000_0000  # one issuer's range of 10 000 000 card numbers
 UNIVERSE_SIZE = 10_000_000
@@ -81,9 +86,13 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _center(home: Path, cfg: DemoConfig, rng: np.random.Generator, now: int):
+def _center(home: Path, cfg: DemoConfig, rng: np.random.Generator, now: int, passphrase: str):
     universe = Universe(((ISSUER_LO, ISSUER_LO + UNIVERSE_SIZE - 1),))
-    center = CenterHome.init(home, universe, now=now, by=OPERATOR)
+    root = RootHome.init(trial_root_path(home), passphrase=lambda: passphrase)
+    center = CenterHome.init(home, universe, root_pub=root.root_set_bytes(1), now=now,
+                             by=OPERATOR, passphrase=passphrase)
+    center.import_trust([root.sign_keyset((home / REQUEST_FILE).read_bytes())], now=now,
+                        by=OPERATOR)
     offsets = rng.choice(UNIVERSE_SIZE, size=cfg.revoked, replace=False)
     listed = (ISSUER_LO + offsets).astype(np.uint64)
     reasons = rng.choice(len(REASON_WEIGHTS), size=cfg.revoked, p=list(REASON_WEIGHTS.values()))
@@ -95,7 +104,8 @@ def _center(home: Path, cfg: DemoConfig, rng: np.random.Generator, now: int):
 
 def _render(center: CenterHome, cfg: DemoConfig, out: Path, now: int) -> tuple[CarouselRenderer, float]:
     """One carousel cycle -> FM I/Q through the channel -> ``out`` (cu8 + .sigmf-meta)."""
-    renderer = CarouselRenderer(PROFILE, center.carousel(now), RenderConfig(
+    items = center.carousel(now)
+    renderer = CarouselRenderer(PROFILE, items + center.air_extras(items, now), RenderConfig(
         tx=TxOptions(baseband_rate_hz=MPX_RATE_HZ, iq_rate_hz=IQ_RATE_HZ, with_programme=True)))
     injection = renderer.chain.level
     # Subcarrier power = injection^2 / 2 (a sine of that amplitude); Eb per *payload* bit.
@@ -165,19 +175,21 @@ def _checks(store: TerminalStore, center: CenterHome, listed: np.ndarray, cfg: D
             "sales_total_minor": store.sales_summary()[1]}
 
 
-def run_demo(cfg: DemoConfig, workdir: Path, spectrum_png: bool, now: int) -> int:
+def run_demo(cfg: DemoConfig, workdir: Path, spectrum_png: bool, now: int,
+             passphrase: str = DEMO_PASSPHRASE) -> int:
     t0 = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)
     _say(f"center: revoking {cfg.revoked:,} of {UNIVERSE_SIZE:,} cards, building a full bundle")
-    center, listed, built = _center(workdir / "center", cfg, rng, now)
+    center, listed, built = _center(workdir / "center", cfg, rng, now, passphrase)
     signal = workdir / "air.cu8"
     _say("center: rendering one carousel cycle as FM I/Q through the channel simulator")
     renderer, cnr_db = _render(center, cfg, signal, now)
-    keys = TerminalKeys.from_bytes(center.provision(now=now, by=OPERATOR))
+    keys = TerminalKeys.from_file(center.provision(now=now, by=OPERATOR))
     store = TerminalStore.create(workdir / "terminal", keys)
     _say("terminal: decoding the capture")
     summary, events, cpu = _decode(store, signal, now)
-    applied = [e for e in events if isinstance(e, BundleApplied)]
+    applied = [e for e in events if isinstance(e, BundleApplied)
+               and e.kind in (BundleKind.FULL, BundleKind.DELTA)]
     _say(f"terminal: checking {cfg.revoked:,} listed and {cfg.unlisted_checked:,} unlisted cards")
     checks = _checks(store, center, listed, cfg, rng, now)
     if spectrum_png:
@@ -224,8 +236,12 @@ def run(args: argparse.Namespace, ctx) -> int:
             _say(f"hotcast demo: --out {out} exists and is not empty")
             return 2
         out.mkdir(parents=True, exist_ok=True)
-        code = run_demo(cfg, out, spectrum_png=True, now=ctx.now())
-        print(f"  kept in {out}: air.cu8 (+ .sigmf-meta), mpx-spectrum.png, center/, terminal/")
+        passphrase = ctx.environ.get("HOTCAST_PASSPHRASE") or DEMO_PASSPHRASE
+        code = run_demo(cfg, out, spectrum_png=True, now=ctx.now(), passphrase=passphrase)
+        print(f"  kept in {out}: air.cu8 (+ .sigmf-meta), mpx-spectrum.png, center/, "
+              "center-root/ (a trial root), terminal/")
+        if passphrase == DEMO_PASSPHRASE:
+            print(f"  their keys are encrypted under the passphrase {DEMO_PASSPHRASE!r}")
         return code
     tmp = Path(tempfile.mkdtemp(prefix="hotcast-demo-"))
     try:

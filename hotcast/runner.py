@@ -179,6 +179,15 @@ class Context:
         if found is not None and found != role:
             raise InputError(f"{path} is a {found} home; `{self.prog}` needs a {role} home "
                              f"(give --home, or set $HOTCAST_HOME)")
+        if path.is_dir():
+            info = path.stat()
+            if info.st_uid != os.geteuid():
+                raise InputError(f"{path} belongs to another user (uid {info.st_uid}): a home "
+                                 "must be its operator's own")
+            if found is not None and info.st_mode & 0o077:
+                raise InputError(f"{path} can be read or written by other users (mode "
+                                 f"{info.st_mode & 0o777:04o}): keys and the list are in it; "
+                                 f"fix it with `chmod 700 {path}`")
         return path
 
     def operator(self, args: argparse.Namespace) -> str:

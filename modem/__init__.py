@@ -7,7 +7,7 @@ the transmit and receive chains every caller composes from it.
 from .errors import ModemError, SampleFormatError, SampleRateError
 from .fm import SubcarrierDemodulator, SubcarrierModulator
 from .fm_config import FM, FM_ROBUST, DemodStats, FmSubcarrierConfig
-from .profiles import PROFILES, Baseband, InputKind, ModemProfile, modem_profile
+from .profiles import PROFILES, Baseband, InputKind, ModemProfile, modem_profile, profile_names
 from .rxchain import RxChain, RxQuality
 from .txchain import TxChain, TxOptions
 
@@ -30,4 +30,5 @@ __all__ = [
     "TxChain",
     "TxOptions",
     "modem_profile",
+    "profile_names",
 ]

@@ -28,11 +28,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from .audio import AudioDemodulator, AudioModulator
+from .audio_config import AUDIO, AUDIO_ROBUST, AudioConfig
 from .fm import SubcarrierDemodulator, SubcarrierModulator
 from .fm_config import FM, FM_ROBUST, FmSubcarrierConfig
+from .ir import IrDemodulator, IrModulator
+from .ir_config import IR, IrConfig
+from .ir_wave import IrCarrierRenderer, IrDetectorConfig, IrEdgeDetector, IrRenderConfig
 from .fmiq_config import MAX_IQ_RATE_HZ, MIN_IQ_RATE_HZ
 
-__all__ = ["Baseband", "InputKind", "ModemProfile", "PROFILES", "modem_profile"]
+__all__ = ["Baseband", "InputKind", "ModemProfile", "PROFILES", "modem_profile", "profile_names"]
 
 
 class Baseband(enum.Enum):
@@ -75,6 +80,13 @@ class ModemProfile:
     make_modulator: Callable[[Any, int, float], Any]  # (config, rate_hz, level) -> stage
     make_demodulator: Callable[[Any, int], Any]  # (config, rate_hz) -> stage
     input_formats: tuple[str, ...]  # sample formats its receive chain reads
+    # Baseband rates a transmitter can put out (None: any of baseband_rates_hz). For pulse
+    # profiles this is the carrier waveform for an emitter; pulses themselves have no rate.
+    tx_rates_hz: tuple[int, ...] | None = None
+    # Pulse profiles only: (durations -> carrier waveform at a rate) and (detector waveform at
+    # a rate -> durations) stage factories: (rate_hz, level) and (rate_hz).
+    make_pulse_renderer: Callable[[int, float], Any] | None = None
+    make_edge_detector: Callable[[int], Any] | None = None
 
     def __post_init__(self) -> None:
         lo, hi = self.baseband_rates_hz
@@ -84,11 +96,16 @@ class ModemProfile:
             if not lo <= getattr(self, field) <= hi:
                 raise ValueError(f"{self.name}: {field} {getattr(self, field)} is outside "
                                  f"baseband_rates_hz {self.baseband_rates_hz}")
-        if not 0 <= self.band_hz[0] < self.band_hz[1] < lo / 2:
+        if self.baseband is not Baseband.PULSES and not (
+                0 <= self.band_hz[0] < self.band_hz[1] < lo / 2):
             raise ValueError(f"{self.name}: band_hz {self.band_hz} must fit below half the "
                              f"lowest rate {lo}")
+        if (self.baseband is Baseband.PULSES) != (self.make_pulse_renderer is not None
+                                                  and self.make_edge_detector is not None):
+            raise ValueError(f"{self.name}: pulse profiles, and they only, have a pulse renderer "
+                             "and an edge detector")
         low, high = self.level_range
-        if not 0 <= low < self.default_level <= high:
+        if not low < self.default_level <= high:
             raise ValueError(f"{self.name}: default_level {self.default_level} outside level_range")
         if self.version < 1 or self.lead_in_bits < 0:
             raise ValueError(f"{self.name}: version must be >= 1 and lead_in_bits >= 0")
@@ -126,6 +143,14 @@ class ModemProfile:
                              f"use: give {_hz(lo)} to {_hz(hi)}")
         return float(rate_hz)
 
+    def check_tx_rate(self, rate_hz: float) -> int:
+        """``rate_hz`` if a transmitter of this profile can put its baseband out at it."""
+        self.check_rate(InputKind.BASEBAND, rate_hz)
+        if self.tx_rates_hz is not None and rate_hz not in self.tx_rates_hz:
+            rates = ", ".join(_hz(r) for r in self.tx_rates_hz)
+            raise ValueError(f"profile {self.name} transmits at {rates}, not {_hz(rate_hz)}")
+        return int(rate_hz)
+
     def check_level(self, level: float) -> float:
         low, high = self.level_range
         if not (isinstance(level, (int, float)) and math.isfinite(level) and low < level <= high):
@@ -133,10 +158,12 @@ class ModemProfile:
                              f"at most {high}")
         return float(level)
 
-    def modulator(self, rate_hz: int, level: float | None = None) -> Any:
-        """The profile's modulator at baseband rate ``rate_hz``: bits -> baseband samples."""
-        self.check_rate(InputKind.BASEBAND, rate_hz)
-        return self.make_modulator(self.config, int(rate_hz),
+    def modulator(self, rate_hz: int | None, level: float | None = None) -> Any:
+        """The profile's modulator: bits -> baseband samples at ``rate_hz`` (pulse profiles:
+        None, bits -> signed microsecond durations)."""
+        if rate_hz is not None and self.baseband is not Baseband.PULSES:
+            self.check_tx_rate(rate_hz)
+        return self.make_modulator(self.config, None if rate_hz is None else int(rate_hz),
                                    self.default_level if level is None else self.check_level(level))
 
     def demodulator(self, rate_hz: int) -> Any:
@@ -177,6 +204,59 @@ def _mpx_rate_floor(config: FmSubcarrierConfig) -> int:
 _MPX_MAX_RATE_HZ = 2_400_000
 _MPX_FORMATS = ("cu8", "cs8", "cf32", "wav", "s16le", "f32le")
 
+def _audio_modulator(config: AudioConfig, rate_hz: int, level: float) -> AudioModulator:
+    return AudioModulator(dataclasses.replace(config, sample_rate_hz=float(rate_hz),
+                                              level_dbfs=level))
+
+
+def _audio_demodulator(config: AudioConfig, rate_hz: int) -> AudioDemodulator:
+    return AudioDemodulator(dataclasses.replace(config, sample_rate_hz=float(rate_hz)))
+
+
+def _audio_profile(name: str, summary: str, config: AudioConfig) -> ModemProfile:
+    """A sound profile: OFDM at 48 kHz; other input rates are resampled to it at the edge."""
+    return ModemProfile(
+        name=name,
+        summary=summary,
+        version=1,
+        baseband=Baseband.AUDIO,
+        takes_iq=False,
+        config=config,
+        band_hz=(config.band_low_hz, config.band_high_hz),
+        # The OFDM carrier spacing is rate / FFT size: the waveform exists at one rate only,
+        # 48 kHz; a 44.1 kHz (or 96 kHz) card is resampled to it once, at the source edge.
+        internal_rate_hz=48_000,
+        demodulates_any_rate=False,
+        # From the lowest rate that holds the band's top below Nyquist (a card at 8 kHz cannot
+        # carry an 11 kHz band) up to 192 kHz cards.
+        baseband_rates_hz=(max(8_000, math.floor(2 * config.band_high_hz) + 1), 192_000),
+        default_baseband_rate_hz=48_000,
+        default_level=config.level_dbfs,  # RMS level, dBFS
+        level_range=(-60.0, 0.0),
+        lead_in_bits=0,  # the modulator opens every transmission with training symbols
+        make_modulator=_audio_modulator,
+        make_demodulator=_audio_demodulator,
+        input_formats=("wav", "s16le", "f32le"),
+        tx_rates_hz=(48_000,),
+    )
+
+
+def _ir_modulator(config: IrConfig, rate_hz: int | None, level: float) -> IrModulator:
+    return IrModulator(config)
+
+
+def _ir_demodulator(config: IrConfig, rate_hz: int) -> IrDemodulator:
+    return IrDemodulator(config)
+
+
+def _ir_renderer(rate_hz: int, level: float) -> IrCarrierRenderer:
+    return IrCarrierRenderer(IrRenderConfig(sample_rate_hz=int(rate_hz), amplitude=level))
+
+
+def _ir_detector(rate_hz: int) -> IrEdgeDetector:
+    return IrEdgeDetector(IrDetectorConfig(sample_rate_hz=float(rate_hz)))
+
+
 def _fm_profile(name: str, summary: str, config: FmSubcarrierConfig) -> ModemProfile:
     """An FM-multiplex subcarrier profile: the same chains, rates and level for every config."""
     return ModemProfile(
@@ -213,7 +293,41 @@ PROFILES: Mapping[str, ModemProfile] = MappingProxyType({
                       "19 kBd QPSK, 38 kbit/s raw", FM),
     "fm-robust": _fm_profile("fm-robust", "the same 76 kHz slot at 11 kBd with a rate-1/2 "
                              "code: ~5 dB more sensitive, 9.5 kbit/s net", FM_ROBUST),
+    "audio": _audio_profile("audio", "OFDM 16-QAM on 58 carriers, 560 Hz-11.25 kHz, for a line-in "
+                             "fed by a dedicated audio channel or cable: 36 kbit/s raw", AUDIO),
+    "audio-robust": _audio_profile("audio-robust", "OFDM QPSK on 53 carriers, 420 Hz-2.9 kHz, for "
+                                   "a telephone-grade path or a poor radio: 3.9 kbit/s raw",
+                                   AUDIO_ROBUST),
+    "ir": ModemProfile(
+        name="ir",
+        summary="38 kHz infrared, pulse-distance code for TSOP-type receiver modules: 2 kbit/s raw",
+        version=1,
+        baseband=Baseband.PULSES,
+        takes_iq=False,
+        config=IR,
+        band_hz=(IR.carrier_hz - 1_000, IR.carrier_hz + 1_000),
+        # A detector waveform (WAV of a TSOP's output) is read at any rate from 8 kHz (125 us
+        # edges, well inside the 225 us lattice) up; the edge detector is its one rate change.
+        internal_rate_hz=48_000,
+        demodulates_any_rate=True,
+        baseband_rates_hz=(8_000, 1_000_000),
+        default_baseband_rate_hz=48_000,
+        default_level=0.9,  # carrier amplitude of an emitter's WAV, of full scale
+        level_range=(0.0, 1.0),
+        lead_in_bits=0,  # each block opens with a sync burst: no acquisition lead needed
+        make_modulator=_ir_modulator,
+        make_demodulator=_ir_demodulator,
+        input_formats=("ir", "wav", "s16le", "f32le"),
+        tx_rates_hz=(96_000, 192_000),  # the carrier needs > 2 x 38 kHz
+        make_pulse_renderer=_ir_renderer,
+        make_edge_detector=_ir_detector,
+    ),
 })
+
+
+def profile_names() -> tuple[str, ...]:
+    """The names of the table's profiles, in table order (read at call time)."""
+    return tuple(PROFILES)
 
 
 def modem_profile(name: str) -> ModemProfile:

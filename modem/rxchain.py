@@ -15,7 +15,8 @@ tests. By input kind (``modem.profiles.InputKind``):
   resampler when the ratio is simple, else an integer decimation then an arbitrary-ratio one.
   A profile whose demodulator front end is itself that one change of rate
   (``demodulates_any_rate``: it mixes its band down and decimates) is fed the input as it is.
-- ``PULSES``: durations go to the demodulator as they are.
+- ``PULSES``: durations go to the demodulator as they are; a pulse profile fed ``BASEBAND``
+  (a WAV of a detector module's output) goes through the profile's edge detector first.
 
 What comes out is whatever the profile's demodulator hands the frame layer (soft bits).
 ``quality`` is a snapshot of what the chain measures (``RxQuality``).
@@ -129,9 +130,13 @@ class RxChain:
         self.input_rate_hz = profile.check_rate(kind, rate_hz)
         self._iq: FmIqDemodulator | None = None
         self._resample: _ToInternalRate | None = None
+        self._detector = None  # pulse profiles fed a detector waveform
         if kind is InputKind.IQ:
             self._iq = FmIqDemodulator(FmIqDemodulatorConfig(iq_rate_hz=round(rate_hz)))
             self.demod_rate_hz = int(self._iq.mpx_rate_hz)
+        elif kind is InputKind.BASEBAND and profile.make_edge_detector is not None:
+            self._detector = profile.make_edge_detector(int(round(rate_hz)))
+            self.demod_rate_hz = profile.internal_rate_hz
         elif kind is InputKind.BASEBAND and profile.demodulates_any_rate:
             self.demod_rate_hz = int(round(rate_hz))
         elif kind is InputKind.BASEBAND:
@@ -155,7 +160,7 @@ class RxChain:
         return self._demod
 
     def reset(self) -> None:
-        for stage in (self._iq, self._resample, self._demod):
+        for stage in (self._iq, self._resample, self._detector, self._demod):
             if stage is not None:
                 stage.reset()
 
@@ -165,6 +170,8 @@ class RxChain:
             x = self._iq.process(x)
         elif self._resample is not None:
             x = self._resample.process(x)
+        elif self._detector is not None:
+            x = self._detector.process(x)
         return self._demod.process(x)
 
     def flush(self) -> np.ndarray:
@@ -172,6 +179,8 @@ class RxChain:
         parts = []
         if self._iq is not None:
             parts.append(self._demod.process(self._iq.flush()))
+        elif self._detector is not None:
+            parts.append(self._demod.process(self._detector.flush()))
         elif self._resample is not None and self._resample.delay_samples:
             parts.append(self._demod.process(self._resample.process(
                 np.zeros(self._resample.delay_samples, np.float32))))

@@ -1,4 +1,5 @@
-"""A profile's transmit chain: bits -> the profile's modulator -> (programme) -> (FM I/Q).
+"""A profile's transmit chain: bits -> the profile's modulator -> (programme) -> (FM I/Q), or
+-> (the infrared carrier).
 
 ``TxChain(profile, options)`` is the one composition of a transmitter, shared by the fixed
 render and the live carousel of ``center`` (so both put exactly the same samples on air for the
@@ -7,7 +8,10 @@ only on the profile's baseband kind (``modem.profiles.Baseband``):
 
 - MPX profiles: optionally a simulated programme (pilot, stereo, RDS), and optionally the FM
   modulator that turns the MPX into a complete FM broadcast signal as I/Q at ``iq_rate_hz``;
-- audio and pulse profiles: the modulator's output as it is.
+- audio profiles: the modulator's output as it is;
+- pulse profiles: signed microsecond durations (for ``.ir`` files and ir-ctl) when no rate is
+  asked for, else the 38 kHz carrier they gate, at 96 or 192 kHz (a sound card driving an
+  emitter).
 
 Programme (``with_programme``): ``modem.mpxsim.simulate_mpx`` in chunks of about one second,
 each seeded from (programme_seed, chunk index) and generated ``fade`` samples longer; the
@@ -95,10 +99,16 @@ class TxChain:
         if options.iq_rate_hz is not None:
             profile.check_rate(InputKind.IQ, options.iq_rate_hz)
         rate = options.baseband_rate_hz
-        if rate is None:
+        self.pulses = profile.baseband is Baseband.PULSES and rate is None
+        if rate is None and not self.pulses:
             rate = (profile.default_baseband_rate_hz if options.iq_rate_hz is None
                     else mpx_rate_for_iq(profile, options.iq_rate_hz))
-        self.baseband_rate_hz = int(profile.check_rate(InputKind.BASEBAND, rate))
+        if self.pulses:
+            self.baseband_rate_hz = None  # signed microsecond durations, no sample rate
+        elif options.iq_rate_hz is not None:
+            self.baseband_rate_hz = int(profile.check_rate(InputKind.BASEBAND, rate))
+        else:
+            self.baseband_rate_hz = profile.check_tx_rate(rate)
         self.level = profile.default_level if options.level is None else profile.check_level(options.level)
         self.iq_rate_hz = options.iq_rate_hz
         self._iq_config = (None if options.iq_rate_hz is None
@@ -111,7 +121,8 @@ class TxChain:
                 f"baseband_rate_hz={self.baseband_rate_hz})")
 
     @property
-    def output_rate_hz(self) -> int:
+    def output_rate_hz(self) -> int | None:
+        """Samples per second out; None for pulse durations."""
         return self.baseband_rate_hz if self.iq_rate_hz is None else self.iq_rate_hz
 
     @property
@@ -123,7 +134,11 @@ class TxChain:
         return self.profile.bits_per_second
 
     def reset(self) -> None:
-        self._modulator = self.profile.modulator(self.baseband_rate_hz, self.level)
+        pulse_profile = self.profile.baseband is Baseband.PULSES
+        self._modulator = self.profile.modulator(
+            None if pulse_profile else self.baseband_rate_hz, self.level)
+        self._renderer = (self.profile.make_pulse_renderer(self.baseband_rate_hz, self.level)
+                          if pulse_profile and not self.pulses else None)
         self._iq = None if self._iq_config is None else FmIqModulator(self._iq_config)
         self._programme = (None if self._programme_peak is None else Programme(
             self.baseband_rate_hz, self._programme_peak, self.options.programme_seed))
@@ -141,6 +156,8 @@ class TxChain:
         return self._finish(tail)
 
     def _finish(self, x: np.ndarray) -> np.ndarray:
+        if self._renderer is not None:
+            return self._renderer.process(x)
         if self._programme is not None:
             x = x + self._programme.take(x.size)
         return x if self._iq is None else self._iq.process(x)

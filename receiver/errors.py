@@ -30,15 +30,17 @@ class RollbackError(BundleRefusedError):
 
 
 class DeltaBaseError(BundleRefusedError):
-    """A delta names a base other than the store's sequence number.
+    """A delta whose base is above the list the store holds (or no list of its epoch yet).
 
-    ``needed_seq`` is the base the delta needs; ``store_seq`` is what the store holds. The
-    terminal waits for the next full bundle or for a delta chain starting at ``store_seq``.
+    ``needed_seq`` is the lowest list the delta applies to; ``store_seq`` is what the store
+    holds. The terminal keeps the delta and takes it once the full list comes round.
     """
 
-    def __init__(self, bundle_seq: int, needed_seq: int, store_seq: int) -> None:
+    def __init__(self, bundle_seq: int, needed_seq: int, store_seq: int,
+                 need: str | None = None) -> None:
         super().__init__(
-            f"delta seq {bundle_seq} needs base seq {needed_seq}, the store is at seq {store_seq}"
+            f"delta seq {bundle_seq} needs {need or f'a list from seq {needed_seq} on'}, the "
+            f"store is at seq {store_seq}"
         )
         self.bundle_seq = bundle_seq
         self.needed_seq = needed_seq
@@ -53,6 +55,30 @@ class ExpiredBundleError(BundleRefusedError):
         self.bundle_seq = bundle_seq
         self.valid_until = valid_until
         self.now = now
+
+
+class ForkError(BundleRefusedError):
+    """Two different genuine lists for one (epoch, seq), or a list whose hash chain does not
+    meet the store's: the center's history forked (a registry restored from a backup)."""
+
+    def __init__(self, epoch: int, seq: int, why: str) -> None:
+        super().__init__(f"epoch {epoch} seq {seq}: {why}; the center's history forked "
+                         "(restored from a backup?): refusing it")
+        self.epoch = epoch
+        self.seq = seq
+
+
+class EpochError(BundleRefusedError):
+    """A list of an epoch the key set has left behind (or a heartbeat of one)."""
+
+
+class EpochAheadError(BundleRefusedError):
+    """A list of an epoch newer than the key set held: the key set that starts it is still to
+    come (it goes on air with the carousel), so the list is kept and tried again."""
+
+
+class CapacityError(BundleRefusedError):
+    """A list larger than this terminal declared it can hold: refused before it is decoded."""
 
 
 class BundleBodyError(BundleRefusedError):
@@ -71,6 +97,11 @@ class CardLockedError(CardError):
 class UsageError(ReceiverError):
     """Bad command-line usage or unusable input: the CLI exits 2 with the message on stderr,
     nothing changed."""
+
+
+class PullError(ReceiverError):
+    """A network pull failed: the center could not be reached, or answered with an error
+    (the store is unchanged)."""
 
 
 class SourceError(ReceiverError):

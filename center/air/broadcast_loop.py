@@ -23,12 +23,16 @@ from collections.abc import Callable
 
 import numpy as np
 
+from crypto import BundleKind
 from center.registry.home import CenterHome
 from center.air.live import LiveBlock, LiveCarousel
 from center.air.render import file_fields
 from center.air.sinks import FileSink, SoundCardSink
 
-FRAMES_PER_BLOCK = 1  # poll between frames: 8 800 bits = 0.23 s of signal on "fm"
+FRAMES_PER_BLOCK = 1  # poll between frames: 7 800 bits = 0.21 s of signal on "fm"
+# A fresh signed heartbeat goes on air this often (TUF's timestamp role; issue 10 makes it a
+# setting of the plan): a terminal that hears none for its max age says it is stale.
+HEARTBEAT_INTERVAL_S = 60
 
 
 class _Interrupted(Exception):
@@ -45,6 +49,9 @@ class BroadcastLoop:
         self.clock = clock
         self.poll_s, self.total, self.emit = poll_s, total_samples, emit
         self._seq: int | None = None
+        self._items: list = []
+        self._extras: list = []
+        self._beat_at = 0
         self._idle = False
         self._state = {"stop": False, "in_write": False}
 
@@ -97,12 +104,21 @@ class BroadcastLoop:
 
     def _poll(self, force: bool = False) -> None:
         now = self.clock()
-        seq = self.home.latest_seq()
-        if force or seq != self._seq:
-            self._seq = seq
-            self.live.update(self.home.carousel(now), now)
+        change = self.home.latest_change()
+        beat_due = now - self._beat_at >= HEARTBEAT_INTERVAL_S
+        if force or change != self._seq:
+            self._seq = change
+            self._items = self.home.carousel(now)
+            self._extras = self.home.air_extras(self._items, now)
+            self._beat_at = now
+        elif beat_due and self._items:
+            self._extras = [e for e in self._extras if e.kind is not BundleKind.HEARTBEAT]
+            self._extras += self.home.air_extras(self._items, now, announce=False)
+            self._beat_at = now
         else:
             self.live.expire(now)
+            return
+        self.live.update(self._items + self._extras, now)
 
     def _report(self, block: LiveBlock, t_write: float) -> None:
         for event in block.events:
@@ -128,7 +144,8 @@ class BroadcastLoop:
             self.sink.close()
         summary = {"event": "summary", "frames": stats.frames, "idle_frames": stats.idle_frames,
                    "changes": stats.changes, "seconds_of_signal": round(seconds, 6),
-                   "on_air": [seq for seq, _ in self.live.on_air()], "stopped": stopped}
+                   "on_air": [{"kind": kind.name.lower(), "seq": seq}
+                              for seq, kind in self.live.on_air()], "stopped": stopped}
         if isinstance(self.sink, SoundCardSink):
             summary["underflows"] = self.sink.underflows
         self.emit(summary)

@@ -35,7 +35,8 @@ from center.air.output_plan import MAX_DURATION_S, plan_output
 from center.cli_output import expiry_warnings
 from center.air.render import CarouselRenderer, RenderConfig, file_fields, render_summary
 from center.air.sinks import FileSink, SoundCardSink
-from modem import PROFILES, Baseband, InputKind, TxOptions, modem_profile
+from crypto import BundleKind
+from modem import Baseband, InputKind, TxOptions, modem_profile, profile_names
 
 SOUND_CARD_RATE_HZ = 192_000  # the top rate of common sound cards: > 2 x 88 825 Hz (fm)
 DEFAULT_POLL_S = 1.0
@@ -60,23 +61,28 @@ def cmd_render(args: argparse.Namespace, ctx) -> int:
     if args.out == "-":
         ctx.samples_to_stdout()
     now = ctx.now()
-    with CenterHome.open(ctx.home(args, ROLE)) as home:
+    with CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys")) as home:
         bundles = home.carousel(now)
         for warning in expiry_warnings(bundles, now):
             ctx.warn(warning)
-        if not bundles:
-            raise UsageError("nothing on air: the carousel is empty; build a bundle first "
+        bundles = bundles + home.air_extras(bundles, now)
+        if not any(b.kind in (BundleKind.FULL, BundleKind.DELTA) for b in bundles):
+            raise UsageError("nothing on air: no list built yet; build a bundle first "
                              "(hotcast center build --out FILE)")
         renderer = CarouselRenderer(args.profile, bundles, config)
         with FileSink(args.out, fmt, renderer.output_rate_hz,
                       description=f"hotcast carousel, profile {args.profile}") as sink:
             seconds = render_into(renderer, sink, Progress(renderer.expected_seconds))
-        home.record_air("render", f"profile {args.profile} to {args.out}: seqs "
-                        f"{[p.seq for p in renderer.plan]}, {seconds:.1f} s",
+        home.record_air("render", f"profile {args.profile} to {args.out}: "
+                        f"{_plan_text(renderer)}, {seconds:.1f} s",
                         now=now, by=ctx.operator(args))
     ctx.emit({"file": args.out, "format": fmt, "rate": renderer.output_rate_hz,
               "seconds": round(seconds, 6), **render_summary(renderer)})
     return 0
+
+
+def _plan_text(renderer: CarouselRenderer) -> str:
+    return ", ".join(f"{p.kind.name.lower()} {p.seq}" for p in renderer.plan)
 
 
 def render_into(renderer: CarouselRenderer, sink: FileSink, progress: Progress) -> float:
@@ -86,7 +92,8 @@ def render_into(renderer: CarouselRenderer, sink: FileSink, progress: Progress) 
         sink.write(block)
         progress.update(sink.samples / rate)
     seconds = sink.samples / rate
-    sink.close({**file_fields(renderer, sink.iq), "seqs": [p.seq for p in renderer.plan],
+    sink.close({**file_fields(renderer, sink.iq),
+                "bundles": [{"kind": p.kind.name.lower(), "seq": p.seq} for p in renderer.plan],
                 "seconds": seconds, "bits_on_air": renderer.stats.bits_on_air})
     progress.finish(seconds)
     return seconds
@@ -178,7 +185,7 @@ def cmd_broadcast(args: argparse.Namespace, ctx) -> int:
     total = None if args.duration is None else round(args.duration * live.output_rate_hz)
     if args.out == "-":
         ctx.samples_to_stdout()
-    with CenterHome.open(ctx.home(args, ROLE)) as home:
+    with CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys")) as home:
         if args.sound_card:
             sink = SoundCardSink(args.profile, live.output_rate_hz, _device(args.device))
         else:
@@ -256,7 +263,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _signal_options(p: argparse.ArgumentParser, out_required: bool) -> None:
-    p.add_argument("--profile", required=True, choices=list(PROFILES),
+    p.add_argument("--profile", required=True, choices=profile_names(),
                    help="modem profile (see `hotcast receiver profiles`)")
     p.add_argument("--out", required=out_required, metavar="FILE", help=".cu8 .cs8 .cf32 (FM I/Q), "
                    ".wav .s16le .f32le (the baseband), or - for stdout with --format")

@@ -40,11 +40,16 @@ import numpy as np
 
 import framing
 from center.air.render import RenderConfig, lead_in_bits
-from crypto import BundleKind
+from crypto import BundleKind, MetadataType
 from framing.frames import FrameGen  # not re-exported by framing/__init__
 from modem import TxChain, modem_profile
 
-URGENT_KINDS = (BundleKind.DELTA, BundleKind.MASTER_ROLL, BundleKind.SIGNER_ROLL)
+# What goes on air at the next frame boundary when it changes, in this order: the announcement
+# that names the new carousel first (a terminal then gives the rest room at once), the trust
+# a terminal needs to open what follows, then the new list.
+URGENT_ORDER = {MetadataType.ROOT_SET: 1, MetadataType.KEY_SET: 2, BundleKind.ANNOUNCE: 0,
+                BundleKind.MASTER_ROLL: 3, BundleKind.HEARTBEAT: 4, BundleKind.DELTA: 5}
+_NOT_URGENT = 9  # a full list: megabytes, the deltas must not wait behind it
 _IDLE_SEED_TAG = 0x1D1E  # separates the idle-bit seeds from the lead-in's
 
 
@@ -162,21 +167,25 @@ class LiveCarousel:
     def update(self, bundles: Sequence, now: int) -> None:
         """Make the carousel hold exactly ``bundles`` (less those expired at ``now``)."""
         wanted, expired = {}, set()
-        for b in sorted(bundles, key=lambda b: b.seq):
+        for b in sorted(bundles, key=lambda b: (URGENT_ORDER.get(b.kind, _NOT_URGENT), b.seq)):
             key = (int(b.kind), b.seq)
-            if b.valid_until >= now:
+            # A master roll is harmless at any age (terminals take it whatever its time) and
+            # the center keeps it on air while its key id is in the key set's range.
+            if b.valid_until >= now or b.kind is BundleKind.MASTER_ROLL:
                 wanted[key] = b
             else:
                 expired.add(key)
-        for key in [k for k in self._entries if k not in wanted]:
-            gone = key in expired or self._entries[key].bundle.valid_until < now
+        for key in [k for k in self._entries
+                    if k not in wanted or self._entries[k].bundle.sealed != wanted[k].sealed]:
+            gone = key in expired or (self._entries[key].bundle.valid_until < now
+                                      and self._entries[key].bundle.kind is not BundleKind.MASTER_ROLL)
             self._take_off(key, "expired" if gone else "superseded")
         started = self.stats.frames > 0
         for key, b in wanted.items():
             if key in self._entries:
                 continue
             blocks = framing.segment(b.sealed, key[0], b.seq, self.frame_config)
-            urgent = started and b.kind in URGENT_KINDS
+            urgent = started and b.kind in URGENT_ORDER
             self._scheduler.put(blocks, share=float(len(blocks)), urgent=urgent)
             self._entries[key] = _Entry(b, len(blocks), urgent)
             self.stats.changes += 1

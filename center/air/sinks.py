@@ -10,7 +10,7 @@ Invariants:
   interrupted render never leaves a partial signal behind.
 - ``FILE.sigmf-meta`` is written beside every file (the receiver reads it for format and
   rate): core datatype and sample rate, plus hotcast extension fields (``hotcast:profile``,
-  ``hotcast:seqs`` on air, ``hotcast:seconds``, ...). A WAV's metadata describes the samples
+  ``hotcast:bundles`` on air, ``hotcast:seconds``, ...). A WAV's metadata describes the samples
   inside it (``ri16_le``) and gives ``core:header_bytes``.
 - ``-`` streams raw samples to standard output, and a path that is already a named pipe or a
   device is written in place (no part file, no metadata); a WAV to either gets a streaming

@@ -35,6 +35,7 @@ class CardVerdict:
     reason: str | None
     list_seq: int
     stale: bool
+    stale_why: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -42,8 +43,11 @@ class CardVerdict:
 
     def to_json(self) -> dict:
         """The CONTRACT.md form of ``terminal check`` (card ID as a decimal string)."""
-        return {"card": str(self.card_id), "verdict": self.verdict, "reason": self.reason,
-                "list_seq": self.list_seq, "stale": self.stale}
+        out = {"card": str(self.card_id), "verdict": self.verdict, "reason": self.reason,
+               "list_seq": self.list_seq, "stale": self.stale}
+        if self.stale_why is not None:
+            out["stale_why"] = self.stale_why
+        return out
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,11 @@ class TerminalPolicy:
 
 def check_card(store: TerminalStore, card_id: int, now: int) -> CardVerdict:
     """List check only (what ``terminal check`` prints): refuse iff the ID is listed."""
-    hit = store.lookup(card_id)
-    stale = hit.is_stale(now)
+    hit = store.lookup(card_id, now)
     if hit.reason is None:
-        return CardVerdict(card_id, ACCEPT, None, hit.list_seq, stale)
-    return CardVerdict(card_id, REFUSE, hit.reason.name.lower(), hit.list_seq, stale)
+        return CardVerdict(card_id, ACCEPT, None, hit.list_seq, hit.stale, hit.stale_why)
+    return CardVerdict(card_id, REFUSE, hit.reason.name.lower(), hit.list_seq, hit.stale,
+                       hit.stale_why)
 
 
 def screen_card(reader: CardReader, store: TerminalStore, policy: TerminalPolicy,
@@ -89,14 +93,15 @@ def screen_card(reader: CardReader, store: TerminalStore, policy: TerminalPolicy
     if reason is None:
         return verdict
     reader.eject()
-    return CardVerdict(card_id, REFUSE, reason, verdict.list_seq, verdict.stale)
+    return CardVerdict(card_id, REFUSE, reason, verdict.list_seq, verdict.stale,
+                       verdict.stale_why)
 
 
 def _token_problem(token: bytes | None, card_id: int, store: TerminalStore, now: int) -> str | None:
     if token is None:
         return "no_token"
     try:
-        check_token(token, card_id, now, store.keys())
+        check_token(token, card_id, now, store.keys().keyset)
     except TokenExpiredError:
         return "token_expired"
     except TokenError:

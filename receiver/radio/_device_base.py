@@ -5,16 +5,17 @@ A source is split in two halves so that a wrapper (``TeeRaw``) can sit between t
 (None at the end), and ``decode(raw) -> samples`` turns raw bytes into samples through
 the ``modem.formats`` streaming decoders, counting what it delivers.
 
-Invariants: a source holds at most one raw chunk plus a partial sample (constant memory
-on endless input); the concatenation of its blocks never depends on how the raw input
-was cut; blocks are complex64 for I/Q formats and float32 for baseband ones; a stream
-that ends mid-sample is not an error (``leftover_bytes`` counts the orphaned bytes).
+Invariants: a source holds at most one raw chunk plus a partial sample or line (constant
+memory on endless input); the concatenation of its blocks never depends on how the raw
+input was cut; blocks are complex64 for I/Q input (I/Q formats, a 2-channel WAV), float32
+for baseband and int32 microseconds for `.ir` pulse text (``kind`` says which); a stream
+that ends mid-sample or mid-line is not an error (``leftover_bytes`` counts the orphaned
+bytes).
 """
 
 from __future__ import annotations
 
 import math
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -22,14 +23,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from modem import InputKind
 from modem.errors import SampleFormatError
 from modem.formats import SampleDecoder, WavDecoder, decoder_for, is_iq_format
+from modem.irtext import IrTextDecoder, IrTextError
+from modem.rates import MAX_HZ, format_hz
 
 from receiver.errors import SourceConfigError, SourceError
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES", "ReaderThread", "Source", "SourceConfigError", "SourceError",
-    "SourceStats", "check_rate_hz", "sigmf_meta_candidates", "sigmf_meta_path",
+    "SourceStats", "IrTextBytesDecoder", "check_rate_hz", "decoder_for_format", "kind_of_format",
 ]
 
 # 256 KiB a read: 131 072 cu8 samples = 0.11 s at 1.2 MHz, 0.57 s of s16le at 228 kHz;
@@ -54,49 +58,129 @@ class SourceStats:
 
 
 def check_rate_hz(rate_hz: float, what: str) -> float:
-    """``rate_hz`` as a float if it is a positive finite number, else ``SourceConfigError``."""
+    """``rate_hz`` as a float if it is a positive finite number of Hz (at most
+    ``modem.rates.MAX_HZ``), else ``SourceConfigError``."""
     if isinstance(rate_hz, bool) or not isinstance(rate_hz, (int, float)):
         raise SourceConfigError(f"{what} must be a number of Hz, got {rate_hz!r}")
-    if not (math.isfinite(rate_hz) and rate_hz > 0):
-        raise SourceConfigError(f"{what} must be a positive number of Hz, got {rate_hz!r}")
+    if not (math.isfinite(rate_hz) and 0 < rate_hz <= MAX_HZ):
+        raise SourceConfigError(f"{what} must be a positive number of Hz up to {format_hz(MAX_HZ)}, "
+                                f"got {rate_hz!r}")
     return float(rate_hz)
 
 
-def sigmf_meta_path(path: str) -> str:
-    """Where hotcast writes the SigMF metadata of a recording: ``X.sigmf-data`` ->
-    ``X.sigmf-meta``, anything else -> ``FILE.sigmf-meta`` beside it (CONTRACT.md)."""
-    if path.endswith(".sigmf-data"):
-        return path[: -len(".sigmf-data")] + ".sigmf-meta"
-    return path + ".sigmf-meta"
+# `.ir` text: the longest line read. ir-ctl's one-line form puts a whole transmission (at most
+# 1023 values of at most 7 characters) on one line: ~8 KiB; 64 KiB more is not `.ir` text.
+MAX_IR_LINE_BYTES = 64 * 1024
+# Durations are microseconds: pulse input runs on a 1 MHz clock (``sample_rate_hz``).
+PULSE_CLOCK_HZ = 1_000_000
 
 
-def sigmf_meta_candidates(path: str) -> list[str]:
-    """Where to look for a recording's metadata, best first: ``sigmf_meta_path(path)``,
-    then ``STEM.sigmf-meta`` with the extension replaced (``x.wav`` -> ``x.sigmf-meta``),
-    the SigMF spec's own pairing, which other tools write."""
-    first = sigmf_meta_path(path)
-    stem, ext = os.path.splitext(path)
-    if ext and ext != ".sigmf-data" and os.path.basename(stem):
-        return [first, stem + ".sigmf-meta"]
-    return [first]
+class IrTextBytesDecoder:
+    """`.ir` text as bytes (ir-ctl / mode2, see ``modem.irtext``) -> int32 signed durations in
+    microseconds, streaming: ``process(chunk) -> durations``, ``flush()``, ``reset()``.
+
+    Complete lines go to ``modem.irtext.IrTextDecoder`` (a newline byte never sits inside a
+    UTF-8 sequence, so lines are cut on bytes; bytes that are not UTF-8 become U+FFFD, which
+    no token accepts outside a comment). The last line, with no newline, waits for one; at
+    ``flush`` it is read if it can be, else it is a truncated line: dropped and counted in
+    ``leftover_bytes``, not an error. ``IrTextError`` names the line of anything unusable
+    (a line longer than ``MAX_IR_LINE_BYTES`` included). ``microseconds``: signal so far.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def __repr__(self) -> str:
+        return "IrTextBytesDecoder()"
+
+    def reset(self) -> None:
+        self._text = IrTextDecoder()
+        self._tail = b""  # bytes after the last newline: the line being read
+        self._dropped = 0
+        self.microseconds = 0
+
+    @property
+    def leftover_bytes(self) -> int:
+        """Bytes of an unfinished line (after ``flush``: of a truncated one, dropped)."""
+        return len(self._tail) + self._dropped
+
+    @property
+    def lines(self) -> int:
+        return self._text.stats.lines
+
+    def process(self, chunk: bytes) -> np.ndarray:
+        data = self._tail + bytes(chunk) if self._tail else bytes(chunk)
+        cut = data.rfind(b"\n") + 1
+        self._tail = data[cut:]
+        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 0x0A)
+        lengths = np.diff(np.concatenate(([-1], ends, [len(data)]))) - 1
+        too_long = np.flatnonzero(lengths > MAX_IR_LINE_BYTES)
+        if too_long.size:  # read the lines before it, so the error is the same however cut
+            first = int(too_long[0])
+            start = int(ends[first - 1]) + 1 if first else 0
+            if start:
+                self._text.process(data[:start].decode("utf-8", "replace"))
+            self._tail = b""
+            raise IrTextError(f"line {self.lines + 1}: longer than {MAX_IR_LINE_BYTES} bytes, "
+                              "not `.ir` text")
+        if not cut:
+            return np.zeros(0, dtype=np.int32)
+        return self._count(self._text.process(data[:cut].decode("utf-8", "replace")))
+
+    def flush(self) -> np.ndarray:
+        """End of input: the last line if it reads, then the value held back."""
+        parts = []
+        if self._tail.strip():
+            try:
+                parts.append(self._text.process(self._tail.decode("utf-8", "replace") + "\n"))
+            except IrTextError:
+                self._dropped = len(self._tail)  # cut off mid-line: a truncated file
+        self._tail = b""
+        parts.append(self._text.flush())
+        return self._count(np.concatenate(parts).astype(np.int32))
+
+    def _count(self, durations: np.ndarray) -> np.ndarray:
+        self.microseconds += int(np.abs(durations.astype(np.int64)).sum())
+        return durations
+
+
+def kind_of_format(fmt: str, is_iq: bool | None = None) -> InputKind:
+    """What a receive chain is fed from a format: ``ir`` gives pulse durations, an I/Q format
+    (or a WAV whose header says I/Q: ``is_iq``) a complete FM signal, anything else baseband."""
+    if fmt == "ir":
+        return InputKind.PULSES
+    if fmt == "wav":
+        return InputKind.IQ if is_iq else InputKind.BASEBAND
+    return InputKind.IQ if is_iq_format(fmt) else InputKind.BASEBAND
+
+
+def decoder_for_format(fmt: str) -> SampleDecoder | WavDecoder | IrTextBytesDecoder:
+    """The streaming decoder of a format: ``modem.formats.decoder_for``, or the `.ir` reader."""
+    return IrTextBytesDecoder() if fmt == "ir" else decoder_for(fmt)
 
 
 class Source:
     """Base of every sample source. Subclasses call ``_setup`` and implement ``read_raw``.
 
-    Public face: ``name``, ``fmt`` (cu8 cs8 cf32 s16le f32le wav), ``is_iq``,
-    ``sample_rate_hz``, ``frequency_hz`` (RF centre if known, else None), ``read_block()``,
-    iteration over non-empty blocks, ``stats``, ``seconds_delivered``, ``close()``.
+    Public face: ``name``, ``fmt`` (cu8 cs8 cs16 cf32 s16le f32le wav ir), ``kind`` (the
+    ``modem.InputKind`` a receive chain is fed), ``is_iq``, ``sample_rate_hz`` (1 MHz for
+    pulse durations, which are microseconds), ``frequency_hz`` (RF centre if known, else
+    None), ``warnings`` (what the caller should tell the user, e.g. a flag that overrode a
+    ``.sigmf-meta``), ``read_block()``, iteration over non-empty blocks, ``stats``,
+    ``seconds_delivered``, ``close()``.
     """
 
+    warnings: tuple[str, ...] = ()
+
     def _setup(self, name: str, fmt: str, sample_rate_hz: float,
-               frequency_hz: float | None = None) -> None:
+               frequency_hz: float | None = None, is_iq: bool | None = None) -> None:
         self.name = name
         self.fmt = fmt
-        self.is_iq = is_iq_format(fmt)
+        self.kind = kind_of_format(fmt, is_iq)
+        self.is_iq = self.kind is InputKind.IQ
         self.sample_rate_hz = float(sample_rate_hz)
         self.frequency_hz = frequency_hz
-        self._decoder: SampleDecoder | WavDecoder = decoder_for(fmt)
+        self._decoder = decoder_for_format(fmt)
         self._bytes_read = 0
         self._samples = 0
         self._ended = False
@@ -111,11 +195,14 @@ class Source:
         raise NotImplementedError
 
     def decode(self, raw: bytes) -> np.ndarray:
-        """Raw bytes -> samples: complex64 (I/Q) or float32 (baseband), shape (n,)."""
+        """Raw bytes -> samples: complex64 (I/Q), float32 (baseband) or int32 durations in
+        microseconds (pulses), shape (n,)."""
         self._bytes_read += len(raw)
         try:
             block = self._decoder.process(raw)
         except SampleFormatError as exc:
+            raise SourceError(f"{self.name}: {exc}") from None
+        except IrTextError as exc:
             raise SourceError(f"{self.name}: {exc}") from None
         self._samples += block.size
         return block
@@ -128,8 +215,7 @@ class Source:
         raw = self.read_raw()
         if raw is None:
             self._ended = True
-            self._finish()
-            return None
+            return self._finish()
         return self.decode(raw)
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -137,13 +223,22 @@ class Source:
             if block.size:
                 yield block
 
-    def _finish(self) -> None:
-        """Called once at the end of the input; a WAV that never gave a header is bad."""
+    def _finish(self) -> np.ndarray | None:
+        """Called once at the end of the input: what the decoder still holds (the last line
+        of `.ir` text), or None; a WAV that never gave a header is bad."""
         if isinstance(self._decoder, WavDecoder) and self._decoder.info is None:
             raise SourceError(
                 f"{self.name}: WAV header is truncated (input ended after "
                 f"{self._bytes_read} bytes, before the 'data' chunk)"
             )
+        if isinstance(self._decoder, IrTextBytesDecoder):
+            try:
+                tail = self._decoder.flush()
+            except IrTextError as exc:
+                raise SourceError(f"{self.name}: {exc}") from None
+            self._samples += tail.size
+            return tail if tail.size else None
+        return None
 
     @property
     def overflows(self) -> int:
@@ -155,6 +250,8 @@ class Source:
 
     @property
     def seconds_delivered(self) -> float:
+        if isinstance(self._decoder, IrTextBytesDecoder):
+            return self._decoder.microseconds / PULSE_CLOCK_HZ
         return self._samples / self.sample_rate_hz
 
     @property

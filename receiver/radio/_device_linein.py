@@ -1,14 +1,16 @@
-"""Live baseband from a sound card's line-in through sounddevice (PortAudio).
+"""Live baseband from a sound card's line-in, through ``modem.soundcard`` (PortAudio).
 
-The adapter is thin: one mono float32 ``InputStream`` read in fixed blocks with the
-blocking ``read()``. Its raw bytes are the samples as f32le, so ``TeeRaw`` keeps them as a
-capture that ``FileSource`` reads back. The stream comes from an injectable factory, so
-tests run it against ``receiver.radio._device_fake.FakeInputStream``.
+The adapter is thin: one mono float32 input stream read in fixed blocks with the blocking
+``read()``. Its raw bytes are the samples as f32le, so ``TeeRaw`` keeps them as a capture
+that ``FileSource`` reads back. The stream comes from an injectable factory (called with
+``sounddevice.InputStream``'s keyword arguments), so tests run it against
+``receiver.radio._device_fake.FakeInputStream``; the default one is
+``modem.soundcard.open_input``.
 
-Invariants: ``import sounddevice`` happens only inside the default factory (it loads
-PortAudio at import time and fails without it); an overrun (samples the card dropped
-before we read them) is counted in ``overflows``, never raised; any other stream failure
-becomes a ``SourceError`` naming the device.
+Invariants: nothing here imports ``sounddevice`` (``modem.soundcard`` loads it, and with it
+PortAudio, only when a stream is opened); an overrun (samples the card dropped before we read
+them) is counted in ``overflows``, never raised; any stream failure (``OSError``, which
+``modem.soundcard.SoundCardError`` is) becomes a ``SourceError`` naming the device.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from receiver.radio._device_base import Source
+from modem import soundcard
 from receiver.errors import SourceConfigError, SourceError
+from receiver.radio._device_base import Source
 
-__all__ = ["LineInConfig", "LineInSource", "open_input_stream"]
+__all__ = ["LineInConfig", "LineInSource", "list_sound_cards", "open_input_stream"]
 
 StreamFactory = Callable[..., Any]
 
@@ -55,47 +58,13 @@ class LineInConfig:
             raise SourceConfigError(f"max_samples must be None or an int >= 0, got {m!r}")
 
 
-class _PortAudioStream:
-    """Wraps ``sounddevice.InputStream`` so its errors arrive as ``OSError``."""
-
-    def __init__(self, stream: Any, error: type[Exception]) -> None:
-        self._stream = stream
-        self._error = error
-
-    def _call(self, method: str, *args: Any) -> Any:
-        try:
-            return getattr(self._stream, method)(*args)
-        except self._error as exc:
-            raise OSError(str(exc)) from None
-
-    def start(self) -> None:
-        self._call("start")
-
-    def read(self, frames: int) -> tuple[np.ndarray, bool]:
-        return self._call("read", frames)
-
-    def stop(self) -> None:
-        self._call("stop")
-
-    def close(self) -> None:
-        self._call("close")
-
-
-def open_input_stream(**kwargs: Any) -> _PortAudioStream:
-    """The default stream factory: ``sounddevice.InputStream(**kwargs)``, imported only now."""
-    try:
-        import sounddevice
-    except (ImportError, OSError) as exc:
-        raise SourceError(
-            f"line-in support needs PortAudio: apt-get install libportaudio2 ({exc})"
-        ) from None
-    try:
-        stream = sounddevice.InputStream(**kwargs)
-    except (sounddevice.PortAudioError, ValueError) as exc:
-        raise SourceError(
-            f"cannot open line-in device {kwargs.get('device')!r}: {exc}"
-        ) from None
-    return _PortAudioStream(stream, sounddevice.PortAudioError)
+def open_input_stream(*, device: int | str | None, samplerate: float, channels: int, dtype: str,
+                      blocksize: int) -> soundcard.InputStream:
+    """The default stream factory: ``modem.soundcard.open_input`` with sounddevice's keyword
+    arguments (the shape of the factories tests inject)."""
+    if dtype != soundcard.DTYPE:
+        raise ValueError(f"the line-in reads {soundcard.DTYPE} samples, not {dtype}")
+    return soundcard.open_input(device, samplerate, channels, blocksize)
 
 
 class LineInSource(Source):
@@ -106,10 +75,13 @@ class LineInSource(Source):
         self.config = config
         device = "default input" if config.device is None else repr(config.device)
         name = f"line-in {device} at {config.sample_rate_hz} Hz"
-        self._stream = (stream_factory or open_input_stream)(
-            device=config.device, samplerate=config.sample_rate_hz, channels=1,
-            dtype="float32", blocksize=config.block_frames,
-        )
+        try:
+            self._stream = (stream_factory or open_input_stream)(
+                device=config.device, samplerate=config.sample_rate_hz, channels=1,
+                dtype=soundcard.DTYPE, blocksize=config.block_frames,
+            )
+        except OSError as exc:
+            raise SourceError(f"{name}: {exc}") from None
         try:
             self._stream.start()
         except OSError as exc:
@@ -153,22 +125,14 @@ class LineInSource(Source):
             self._stream = None
 
 
-def list_sound_cards(query: Callable[[], Any] | None = None) -> list[dict]:
-    """The sound cards PortAudio sees: index, name, host API, input and output channels, default
-    rate. ``query`` is ``sounddevice.query_devices`` (the test seam); a missing PortAudio is a
+def list_sound_cards(backend: Any = None) -> list[dict]:
+    """The sound cards PortAudio sees (``modem.soundcard.list_sound_cards``) as ``hotcast
+    devices`` prints them: index, name, host API, input and output channels, default rate.
+    ``backend`` is the test seam (see ``modem.soundcard``); a missing PortAudio is a
     ``SourceError`` naming what to install."""
-    if query is None:
-        try:
-            import sounddevice
-        except (ImportError, OSError) as exc:
-            raise SourceError(
-                f"sound card support needs PortAudio: apt-get install libportaudio2 ({exc})"
-            ) from None
-        query = sounddevice.query_devices
-    out = []
-    for index, dev in enumerate(query()):
-        out.append({"index": index, "name": dev["name"], "hostapi": dev.get("hostapi"),
-                    "inputs": int(dev["max_input_channels"]),
-                    "outputs": int(dev["max_output_channels"]),
-                    "default_rate_hz": float(dev["default_samplerate"])})
-    return out
+    try:
+        cards = soundcard.list_sound_cards(backend)
+    except OSError as exc:
+        raise SourceError(str(exc)) from None
+    return [{"index": c.index, "name": c.name, "hostapi": c.hostapi, "inputs": c.max_input_channels,
+             "outputs": c.max_output_channels, "default_rate_hz": c.default_rate_hz} for c in cards]

@@ -8,8 +8,11 @@ receive time (``utc``) to every event. Exit 0 when the input was read to its end
 was stopped by SIGINT / SIGTERM / ``--duration``), whatever it held; 2 when the input itself is
 unusable or the usage is wrong (unknown format, missing or contradicting rate, a rate the
 profile cannot use, a WAV we cannot read, a missing file, no terminal store), with nothing
-changed; 1 on any other failure (a device that fails mid-run). A closed stdout stops the
-printing, never the decoding: what is heard is still applied.
+changed; 1 on any other failure (a device that fails mid-run, or standard input that turns
+out unreadable after decoding began, such as a malformed `.ir` line: a `.ir` file is checked
+whole before, so it exits 2). A closed stdout stops the printing, never the decoding: what is
+heard is still applied. Warnings of the source (a ``--rate`` or ``--format`` that overrode a
+``.sigmf-meta``) go to stderr before the first event.
 
 Test seam: ``DEVICE_FACTORIES["rtl_sdr"]`` (called with a device index, returns an object
 like ``rtlsdr.RtlSdr``) and ``DEVICE_FACTORIES["line_in"]`` (called with the
@@ -30,11 +33,14 @@ from typing import Any
 from crypto import BundleError, read_unverified_header
 from framing import bundle_digest
 from modem import InputKind, modem_profile
+from modem.errors import SampleRateError
+from modem.rates import format_hz, parse_hz
 from receiver.errors import SourceConfigError, SourceError, UsageError
 from receiver.events import Event, HeardOnAir, InputProblem, Start, Summary
 from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
 from receiver.radio.pipeline_config import receive_profiles
 from receiver.radio.sources import (
+    KNOWN_FORMATS,
     LineInConfig,
     LineInSource,
     RtlSdrConfig,
@@ -68,13 +74,18 @@ def _cmd_profiles(args: argparse.Namespace, ctx) -> int:
     return 0
 
 
-def _kind_of(source: Source) -> InputKind:
-    return InputKind.IQ if source.is_iq else InputKind.BASEBAND
-
-
-def _pipeline_for(profile: str, source: Source) -> ReceivePipeline:
+def hz_argument(text: str) -> float:
+    """argparse type of ``--rate`` and ``--freq``: Hz as SDR users write them (``2.4M``,
+    ``228k``, ``1.2e6``, ``89.1 MHz``; ``modem.rates.parse_hz``); a bad one is refused naming it."""
     try:
-        return ReceivePipeline(PipelineConfig(profile, _kind_of(source), source.sample_rate_hz))
+        return parse_hz(text)
+    except SampleRateError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _pipeline_for(profile: str, source: Source, vet=None) -> ReceivePipeline:
+    try:
+        return ReceivePipeline(PipelineConfig(profile, source.kind, source.sample_rate_hz), vet)
     except ValueError as exc:
         raise UsageError(f"{source.name}: {exc}") from None
 
@@ -101,7 +112,8 @@ def _open_file(args: argparse.Namespace, ctx) -> Source:
 def _cmd_decode(args: argparse.Namespace, ctx) -> int:
     with _open_store(args, ctx) as store:
         source = _open_file(args, ctx)
-        return _run_with_source(args, ctx, source, BundleMerger(store), live=False)
+        return _run_with_source(args, ctx, source, BundleMerger(store), live=False,
+                                vet=lambda data: store.vet_announcement(data, ctx.now()))
 
 
 def _cmd_listen(args: argparse.Namespace, ctx) -> int:
@@ -109,7 +121,8 @@ def _cmd_listen(args: argparse.Namespace, ctx) -> int:
         raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
     with _open_store(args, ctx) as store:
         source = _open_live(args)
-        return _run_with_source(args, ctx, source, BundleMerger(store), live=True)
+        return _run_with_source(args, ctx, source, BundleMerger(store), live=True,
+                                vet=lambda data: store.vet_announcement(data, ctx.now()))
 
 
 def _cmd_monitor(args: argparse.Namespace, ctx) -> int:
@@ -182,8 +195,8 @@ def _open_live(args: argparse.Namespace) -> Source:
             if not entry.takes_iq:
                 raise UsageError(f"profile {args.profile} is not carried on FM: use --line-in")
             if not FM_BAND_HZ[0] <= args.freq <= FM_BAND_HZ[1]:
-                raise UsageError(f"--freq {args.freq / 1e6:g} MHz is outside the FM broadcast "
-                                 f"band ({FM_BAND_HZ[0] / 1e6:g}-{FM_BAND_HZ[1] / 1e6:g} MHz)")
+                raise UsageError(f"--freq {format_hz(args.freq)} is outside the FM broadcast "
+                                 f"band ({format_hz(FM_BAND_HZ[0])} - {format_hz(FM_BAND_HZ[1])})")
             rate = int(args.rate) if args.rate is not None else DEFAULT_RTL_RATE_HZ
             _check_live_rate(args.profile, InputKind.IQ, rate)
             config = RtlSdrConfig(
@@ -226,9 +239,9 @@ def _rtl_index(device: str | None) -> int:
 
 
 def _run_with_source(args: argparse.Namespace, ctx, source: Source, merger, *,
-                     live: bool) -> int:
+                     live: bool, vet=None) -> int:
     try:
-        pipeline = _pipeline_for(args.profile, source)  # checked before --tee-raw writes
+        pipeline = _pipeline_for(args.profile, source, vet)  # checked before --tee-raw writes
         if args.tee_raw is not None:
             try:
                 source = TeeRaw(source, args.tee_raw)
@@ -336,7 +349,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                             "./hotcast-home)")
         cmd.add_argument("--profile", required=True, help="modem profile (see `hotcast "
                                                          "receiver profiles`)")
-        cmd.add_argument("--rate", type=float, metavar="HZ", help="sample rate in Hz")
+        cmd.add_argument("--rate", type=hz_argument, metavar="HZ",
+                         help="sample rate in Hz (228k, 2.4M and 1.2e6 are understood)")
         cmd.add_argument("--tee-raw", metavar="PATH",
                          help="also keep the raw input in PATH (with .sigmf-meta)")
 
@@ -345,7 +359,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         which.add_argument("--rtl-sdr", action="store_true", help="an RTL-SDR dongle (I/Q)")
         which.add_argument("--line-in", action="store_true", help="a sound card input "
                            "(baseband: a tuner's MPX, or sound)")
-        cmd.add_argument("--freq", type=float, metavar="HZ", help="RTL-SDR: station frequency")
+        cmd.add_argument("--freq", type=hz_argument, metavar="HZ",
+                         help="RTL-SDR: station frequency (89.1M, 89100000)")
         cmd.add_argument("--gain", metavar="DB", help="RTL-SDR: tuner gain in dB, or auto "
                          "(default auto)")
         cmd.add_argument("--ppm", type=int, default=0, metavar="N", help="RTL-SDR: crystal "
@@ -357,8 +372,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     text = "decode a signal file or standard input into the store"
     dec = sub.add_parser("decode", help=text, description=text)
     signal_options(dec, home=True)
-    dec.add_argument("--input", required=True, metavar="FILE|-", help="signal file, - = stdin")
-    dec.add_argument("--format", help="cu8 cs8 cf32 wav s16le f32le (default: from the file)")
+    dec.add_argument("--input", required=True, metavar="FILE|-",
+                     help="signal file (or .ir pulse text), - = stdin")
+    dec.add_argument("--format", help=f"{' '.join(KNOWN_FORMATS)} (default: from the file)")
     dec.set_defaults(func=_cmd_decode)
 
     text = "decode a live RTL-SDR or line-in into the store"
@@ -372,6 +388,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     mon = sub.add_parser("monitor", help=text, description=text)
     signal_options(mon, home=False)
     mon.add_argument("--input", metavar="FILE|-", help="signal file, - = stdin")
-    mon.add_argument("--format", help="cu8 cs8 cf32 wav s16le f32le (default: from the file)")
+    mon.add_argument("--format", help=f"{' '.join(KNOWN_FORMATS)} (default: from the file)")
     device_options(mon, required=False)
     mon.set_defaults(func=_cmd_monitor)

@@ -26,8 +26,12 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
+from crypto import BundleKind
+from framing import AnnouncedBundle
 from framing import FrameSync, Reassembler, frame_config
 from modem import InputKind, RxChain
 from modem.errors import ModemError
@@ -43,6 +47,12 @@ from receiver.events import (
 from receiver.radio.pipeline_config import PipelineConfig, receive_profiles
 
 __all__ = ["PipelineConfig", "ReceivePipeline", "receive_profiles"]
+
+_ANNOUNCE_KIND_BYTE = int(BundleKind.ANNOUNCE)  # offset 4 of a bundle: its kind (crypto.envelope)
+
+
+def _is_announcement(data: bytes) -> bool:
+    return len(data) > 4 and data[:3] == b"HCB" and data[4] == _ANNOUNCE_KIND_BYTE
 
 # Pulse input (infrared durations) is cut into blocks of this many durations (~0.3 s of a
 # 1 kbit/s stream): events are made at their ends.
@@ -64,10 +74,18 @@ _NO_FRAMES = ("no_frames", "no frame found: no data subcarrier here (wrong stati
 class ReceivePipeline:
     """Samples (complex64 I/Q, float32 baseband, or int durations; any block size) -> events."""
 
-    def __init__(self, config: PipelineConfig) -> None:
+    def __init__(self, config: PipelineConfig,
+                 vet_announcement: Callable[[bytes], Sequence[AnnouncedBundle] | None] | None = None
+                 ) -> None:
+        """``vet_announcement(bundle bytes)`` -> the bundles a genuine carousel announcement
+        names, or None: given a terminal's trust (``TerminalStore.vet_announcement``), the
+        reassembler keeps room for the announced bundles that injected frames cannot take.
+        It is called synchronously when an announcement completes, so the events stay
+        independent of chunking."""
         if not isinstance(config, PipelineConfig):
             raise TypeError(f"config must be PipelineConfig, got {type(config).__name__}")
         self.config = config
+        self._vet = vet_announcement
         c = config
         try:
             self._chain = RxChain(c.modem_profile, c.kind, c.sample_rate_hz)
@@ -195,6 +213,10 @@ class ReceivePipeline:
         events: list[Event] = []
         for data in self._reasm.process(frames):
             self._bundles += 1
+            if self._vet is not None and _is_announcement(data):
+                entries = self._vet(data)
+                if entries:
+                    self._reasm.announce(list(entries))
             q = self._chain.quality
             events.append(BundleReceived(at=self.position(), data=data,
                                          snr_db=number(q.snr_db),
@@ -221,12 +243,11 @@ class ReceivePipeline:
 
     def _format_problems(self) -> list[tuple[str, str]]:
         """Frames of a format this receiver does not decode (an older hotcast), if seen."""
-        old = getattr(self._sync.stats, "frames_old_format", 0)
-        if not old:
+        stats = self._sync.stats
+        if not stats.old_version_frames:
             return []
-        why = getattr(self._sync.stats, "old_format_reason", None) or (
-            "frames of an older hotcast frame format: re-render the signal with this version")
-        return [("old_format", f"{old} frame(s) seen: {why}")]
+        return [("old_format", f"{stats.old_version_frames} frame(s) seen: "
+                               f"{stats.old_version_reason}")]
 
     def _check_input(self, x: np.ndarray) -> list[Event]:
         """InputProblem events for this block: non-finite values, a flat input, clipping

@@ -11,10 +11,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from framing import ReassemblyConfig
-from framing import PROFILES as FRAMING_PROFILES
-from modem import PROFILES as MODEM_PROFILES
-from modem import InputKind, ModemProfile, modem_profile
+from framing import ReassemblyConfig, frame_config
+from modem import InputKind, ModemProfile, modem_profile, profile_names
 
 __all__ = ["PipelineConfig", "receive_profiles"]
 
@@ -37,8 +35,7 @@ class PipelineConfig:
 
     def __post_init__(self) -> None:
         entry = modem_profile(self.profile)  # ValueError naming the known profiles
-        if self.profile not in FRAMING_PROFILES:
-            raise ValueError(f"profile {self.profile!r} has no framing preset")
+        frame_config(self.profile)  # ValueError if framing has no twin entry
         if not isinstance(self.kind, InputKind):
             raise TypeError(f"kind must be a modem.InputKind, got {self.kind!r}")
         rate = self.sample_rate_hz
@@ -57,7 +54,7 @@ class PipelineConfig:
 
     @property
     def modem_profile(self) -> ModemProfile:
-        return MODEM_PROFILES[self.profile]
+        return modem_profile(self.profile)
 
     @property
     def block_samples(self) -> int:
@@ -67,8 +64,8 @@ class PipelineConfig:
 def receive_profiles() -> list[dict]:
     """One description per profile, for ``hotcast receiver profiles`` (JSON-ready)."""
     out = []
-    for name, m in MODEM_PROFILES.items():
-        f = FRAMING_PROFILES[name]
+    for name in profile_names():
+        m, f = modem_profile(name), frame_config(name)
         # Net payload: raw bits x frame efficiency, less the carousel's repair blocks
         # (N = K (1 + repair_ratio) for large K).
         net = m.bits_per_second * f.efficiency / (1 + f.repair_ratio)
@@ -79,6 +76,7 @@ def receive_profiles() -> list[dict]:
             "raw_bit_rate_bps": round(m.bits_per_second),
             "net_bit_rate_bps": round(net),
             "iq_rates_hz": list(m.iq_rates_hz) if m.iq_rates_hz else None,
+            "input_kinds": [k.value for k in m.input_kinds],
             "baseband": m.baseband.value,
             "baseband_rates_hz": list(m.baseband_rates_hz),
             "band_hz": [round(m.band_hz[0], 1), round(m.band_hz[1], 1)],

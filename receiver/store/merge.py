@@ -5,7 +5,7 @@ except ``BundleReceived``, which it replaces by what the store made of the bundl
 
 - ``BundleApplied``: merged (``held`` when it had waited for something heard later);
 - ``BundleUnchanged``: the store already holds it (carousel repeats are normal): reported
-  once per sequence number, never again;
+  once per kind and number (a key set v1 and a list seq 1 are different things), never again;
 - ``BundleSuperseded``: a genuine bundle (its signature verified) older than the store's
   list, such as the full bundle that goes round again after its delta was applied: refused
   as a rollback, but normal on a carousel, so reported once per sequence number and not
@@ -30,9 +30,19 @@ import dataclasses
 import hashlib
 from collections import OrderedDict
 
-from crypto import BundleError, UnknownMasterKeyError, UnknownSigningKeyError
-from crypto import read_unverified_header
+from crypto import (
+    BundleError,
+    BundleKind,
+    CryptoError,
+    RootGapError,
+    RootVersionError,
+    UnknownMasterKeyError,
+    UnknownSigningKeyError,
+    read_unverified_header,
+)
 from receiver.events import (
+    ForkDetected,
+    NotFollowing,
     BundleApplied,
     BundleHeld,
     BundleReceived,
@@ -44,13 +54,22 @@ from receiver.events import (
     Summary,
 )
 
-from receiver.errors import BundleRefusedError, DeltaBaseError, RollbackError
+from receiver.errors import (
+    BundleRefusedError,
+    DeltaBaseError,
+    EpochAheadError,
+    ForkError,
+    RollbackError,
+)
 from receiver.store.store import TerminalStore
 
 __all__ = ["BundleMerger"]
 
-# Refusals that a later bundle on the same carousel can cure.
-_RETRYABLE = (DeltaBaseError, UnknownMasterKeyError, UnknownSigningKeyError)
+# Refusals that a later item of the same carousel can cure: the full list a delta needs, the
+# key set or master roll that names a key, the root rotation a key set or later root needs.
+_RETRYABLE = (DeltaBaseError, EpochAheadError, UnknownMasterKeyError, UnknownSigningKeyError,
+              RootGapError, RootVersionError)
+_REFUSED = (CryptoError, BundleRefusedError)
 
 
 class BundleMerger:
@@ -65,11 +84,12 @@ class BundleMerger:
         self._max_waiting_bytes = max_waiting_bytes
         self._memory = memory
         self._waiting: OrderedDict[str, bytes] = OrderedDict()  # sha256 -> bundle
-        self._unchanged_seqs: OrderedDict[int, None] = OrderedDict()
+        self._unchanged: OrderedDict[tuple[object, int], None] = OrderedDict()  # (kind, seq)
         self._rejected: OrderedDict[str, None] = OrderedDict()
         self._superseded_seqs: OrderedDict[int, None] = OrderedDict()
         self._held_reported: OrderedDict[str, None] = OrderedDict()
         self._quality: dict = {}  # of the bundle being merged
+        self._not_following_reported = False
         self.held = 0
         self.applied = 0
         self.rejected = 0
@@ -100,16 +120,20 @@ class BundleMerger:
         try:
             result = self._store.apply_bundle(data, now)
         except RollbackError as exc:
-            return self._superseded(exc, at)
+            return self._superseded(exc, at, now)
         except _RETRYABLE as exc:
             return self._hold(digest, data, exc, at)
-        except (BundleError, BundleRefusedError) as exc:
+        except ForkError as exc:
+            return self._fork(digest, data, exc, at)
+        except _REFUSED as exc:
             return self._reject(digest, data, exc, at)
         self._waiting.pop(digest, None)
+        if result.kind in _LIST_KINDS or result.kind is BundleKind.HEARTBEAT:
+            self._store.note_heard(True, now)
         if not result.applied:
-            if result.seq in self._unchanged_seqs:
+            if (result.kind, result.seq) in self._unchanged:
                 return []
-            self._remember(self._unchanged_seqs, result.seq)
+            self._remember(self._unchanged, (result.kind, result.seq))
             self.unchanged += 1
             return [BundleUnchanged(at=at, seq=result.seq, kind=result.kind,
                                     entries=result.entries)]
@@ -118,12 +142,35 @@ class BundleMerger:
                                           entries=result.entries, **self._quality)]
         return out + self._retry_waiting(at, now)
 
-    def _superseded(self, exc: RollbackError, at: Position) -> list[Event]:
+    def _superseded(self, exc: RollbackError, at: Position, now: int) -> list[Event]:
+        self._store.note_heard(False, now)
+        out = self._check_following(at, now)
         if exc.bundle_seq in self._superseded_seqs:
-            return []
+            return out
         self._remember(self._superseded_seqs, exc.bundle_seq)
         self.superseded += 1
-        return [BundleSuperseded(at=at, seq=exc.bundle_seq, list_seq=exc.store_seq)]
+        return [BundleSuperseded(at=at, seq=exc.bundle_seq, list_seq=exc.store_seq)] + out
+
+    def _check_following(self, at: Position, now: int) -> list[Event]:
+        """One ``NotFollowing`` when the store says it stopped following the center."""
+        state = self._store.state()
+        if state.following(now):
+            self._not_following_reported = False
+            return []
+        if self._not_following_reported:
+            return []
+        self._not_following_reported = True
+        return [NotFollowing(at=at, list_seq=state.seq, heard_newest_seq=None,
+                             seconds=float(state.older_heard_at - state.current_heard_at),
+                             why="only bundles older than the list held were heard: a replayed "
+                                 "or frozen channel, or a center whose history went back")]
+
+    def _fork(self, digest: str, data: bytes, exc: ForkError, at: Position) -> list[Event]:
+        if digest in self._rejected:
+            return []
+        self._remember(self._rejected, digest)
+        self.rejected += 1
+        return [ForkDetected(at=at, epoch=exc.epoch, seq=exc.seq, why=str(exc))]
 
     def _retry_waiting(self, at: Position, now: int) -> list[Event]:
         """Try the held bundles again until none applies; each applied one is an event."""
@@ -139,7 +186,11 @@ class BundleMerger:
                 except RollbackError:
                     del self._waiting[digest]  # overtaken by what did apply: nothing to say
                     continue
-                except (BundleError, BundleRefusedError) as exc:
+                except ForkError as exc:  # its chain does not meet the list that came
+                    del self._waiting[digest]
+                    out += self._fork(digest, data, exc, at)
+                    continue
+                except _REFUSED as exc:
                     del self._waiting[digest]
                     self._rejected.pop(digest, None)  # a new reason: report it
                     out += self._reject(digest, data, exc, at)
@@ -185,6 +236,9 @@ class BundleMerger:
         table[key] = None
         while len(table) > self._memory:
             table.popitem(last=False)
+
+
+_LIST_KINDS = (BundleKind.FULL, BundleKind.DELTA)
 
 
 def _claimed(data: bytes):

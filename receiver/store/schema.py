@@ -1,8 +1,11 @@
 """The terminal store's SQL layout and connection settings.
 
 Tables: ``hot`` (the list: key, reason, expiry month code; WITHOUT ROWID so the card key
-is the B-tree key and a lookup is one probe), ``state`` (one row: the list held),
-``keys`` (one row: the terminal key file bytes, rolled in place), ``sales`` (append-only).
+is the B-tree key and a lookup is one probe), ``state`` (one row: the list held, the newest
+heartbeat, the terminal's capacity and policy), ``keys`` (one row: the terminal key file
+bytes: root set, key set, master keys), ``pending_keysets`` (verified key sets that take
+effect later), ``chain`` (the (epoch, seq, digest) of lists applied: fork detection),
+``sales`` (append-only).
 Invariant: ``state`` and ``keys`` always hold exactly one row.
 """
 
@@ -11,21 +14,31 @@ from pathlib import Path
 
 # PRAGMA application_id: ASCII "HCTS" (hotcast terminal store), to recognise our files.
 APPLICATION_ID = 0x48435453
-SCHEMA_VERSION = 1
+# 2: epochs, the hash chain, heartbeats, key sets, capacity (hotcast 0.2, issue 6). A version-1
+# store is refused by name: its keys belong to the old trust model (provision it again).
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE hot (id INTEGER PRIMARY KEY, reason INTEGER NOT NULL, expiry INTEGER NOT NULL)
     WITHOUT ROWID;
 CREATE TABLE state (
     one INTEGER PRIMARY KEY CHECK (one = 1),
-    seq INTEGER NOT NULL, kind INTEGER NOT NULL, base_seq INTEGER NOT NULL,
-    created_at INTEGER NOT NULL, applied_at INTEGER NOT NULL, valid_until INTEGER NOT NULL,
-    entries INTEGER NOT NULL, universe TEXT NOT NULL, key_roll_seq INTEGER NOT NULL);
+    epoch INTEGER NOT NULL, seq INTEGER NOT NULL, digest BLOB NOT NULL, kind INTEGER NOT NULL,
+    base_seq INTEGER NOT NULL, created_at INTEGER NOT NULL, applied_at INTEGER NOT NULL,
+    valid_until INTEGER NOT NULL, entries INTEGER NOT NULL, universe TEXT NOT NULL,
+    capacity INTEGER NOT NULL, keyset_epoch INTEGER NOT NULL,
+    hb_epoch INTEGER NOT NULL, hb_seq INTEGER NOT NULL, hb_digest BLOB NOT NULL,
+    hb_created_at INTEGER NOT NULL, hb_max_age_s INTEGER NOT NULL,
+    current_heard_at INTEGER NOT NULL, older_heard_at INTEGER NOT NULL);
 CREATE TABLE keys (one INTEGER PRIMARY KEY CHECK (one = 1), blob BLOB NOT NULL);
+CREATE TABLE pending_keysets (version INTEGER PRIMARY KEY, valid_from INTEGER NOT NULL,
+    data BLOB NOT NULL);
+CREATE TABLE chain (epoch INTEGER NOT NULL, seq INTEGER NOT NULL, digest BLOB NOT NULL,
+    PRIMARY KEY (epoch, seq)) WITHOUT ROWID;
 CREATE TABLE sales (
     n INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, card INTEGER NOT NULL,
     amount_minor INTEGER NOT NULL, list_seq INTEGER NOT NULL, stale INTEGER NOT NULL);
-INSERT INTO state VALUES (1, 0, 0, 0, 0, 0, 0, 0, '', 0);
+INSERT INTO state VALUES (1, 0, 0, X'', 0, 0, 0, 0, 0, 0, '', 0, 0, 0, 0, X'', 0, 0, 0, 0);
 """
 
 # Why synchronous=NORMAL is durable enough in WAL mode: a commit appends its frames to the

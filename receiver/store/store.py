@@ -22,15 +22,33 @@ from pathlib import Path
 
 import numpy as np
 
-from crypto import BundleKind, TerminalKeys
+from crypto import KeySet, TerminalKeys, read_unverified_keyset
 from framing import HotList, ListDelta, Reason, Universe
-
-from receiver.store.apply import Change, FullChange, KeyChange, NoChange, plan_bundle
-from receiver.errors import StoreError
 from framing import from_sql_key, from_sql_keys, to_sql_key, to_sql_keys
+from receiver.errors import StoreError
 from receiver.store.schema import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, connect
-from receiver.store.state import ApplyResult, HotLookup, ListState
+from receiver.store.state import (
+    DEFAULT_CAPACITY,
+    DEFAULT_HEARTBEAT_MAX_AGE_S,
+    ApplyResult,
+    HotLookup,
+    ListState,
+)
+from receiver.store.trust import (
+    Change,
+    DeltaChange,
+    FullChange,
+    HeartbeatChange,
+    KeysChange,
+    NoChange,
+    PendingKeySet,
+    plan,
+    vet_announcement,
+)
 
+ROLE_FILE = "hotcast-role"
+# Lists remembered in ``chain`` for fork detection (a few days of deltas at one a minute).
+CHAIN_MEMORY = 8192
 STORE_FILE_NAME = "terminal.sqlite"
 
 
@@ -43,20 +61,31 @@ class TerminalStore:
 
     # -- opening ----------------------------------------------------------------------
     @classmethod
-    def create(cls, home: str | os.PathLike, keys: TerminalKeys) -> TerminalStore:
-        """Make a new store holding ``keys`` in ``home`` (created 0700). StoreError if one
-        exists or the home cannot be written.
+    def create(cls, home: str | os.PathLike, keys: TerminalKeys, *,
+               capacity: int = DEFAULT_CAPACITY,
+               heartbeat_max_age_s: int = DEFAULT_HEARTBEAT_MAX_AGE_S) -> TerminalStore:
+        """Make a new store holding ``keys`` in ``home`` (created 0700): a terminal that keeps
+        lists of up to ``capacity`` entries and is stale ``heartbeat_max_age_s`` after the last
+        heartbeat it heard. StoreError if one exists or the home cannot be written.
 
         Atomic: the store is built under a temporary name and linked into place only when
         complete, so a crash during init leaves no half-made store behind.
         """
+        if not 1 <= capacity <= 1 << 26:
+            raise ValueError(f"capacity must be 1 to {1 << 26} entries, got {capacity}")
+        if heartbeat_max_age_s < 1:
+            raise ValueError(f"heartbeat_max_age_s must be >= 1, got {heartbeat_max_age_s}")
         home = Path(home)
         path = home / STORE_FILE_NAME
         tmp = home / f".{STORE_FILE_NAME}.{os.getpid()}.tmp"
         try:
             home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(home, 0o700)
             if path.exists():
                 raise FileExistsError
+            fd = os.open(home / ROLE_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as role:
+                role.write("terminal\n")
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
             os.chmod(tmp, 0o600)  # whatever the umask
             conn = connect(tmp)
@@ -64,7 +93,9 @@ class TerminalStore:
                 f"PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version={SCHEMA_VERSION};"
                 f"BEGIN IMMEDIATE; {SCHEMA} COMMIT;"
             )
-            conn.execute("INSERT INTO keys VALUES (1, ?)", (keys.to_bytes(),))
+            conn.execute("INSERT INTO keys VALUES (1, ?)", (keys.to_file(),))
+            conn.execute("UPDATE state SET capacity=?, keyset_epoch=?, hb_max_age_s=?",
+                         (capacity, keys.keyset.epoch, heartbeat_max_age_s))
             conn.close()  # last connection: SQLite checkpoints and removes the -wal file
             os.link(tmp, path)  # fails if a store appeared meanwhile
         except FileExistsError:
@@ -109,23 +140,18 @@ class TerminalStore:
         return f"TerminalStore(path={str(self.path)!r})"
 
     # -- reading ----------------------------------------------------------------------
+    _STATE = ("epoch, seq, digest, kind, base_seq, created_at, applied_at, valid_until, entries,"
+              " universe, capacity, keyset_epoch, hb_epoch, hb_seq, hb_digest, hb_created_at,"
+              " hb_max_age_s, current_heard_at, older_heard_at")
+
     def state(self) -> ListState:
-        row = self._conn.execute(
-            "SELECT seq, kind, base_seq, created_at, applied_at, valid_until, entries,"
-            " universe, key_roll_seq FROM state"
-        ).fetchone()
-        seq, kind, base, created, applied, valid, entries, universe, key_seq = row
-        return ListState(
-            seq=seq, kind=BundleKind(kind) if seq else None, base_seq=base,
-            created_at=created, applied_at=applied, valid_until=valid, entries=entries,
-            universe=Universe.parse(universe) if universe else None, key_roll_seq=key_seq,
-        )
+        return _state(self._conn.execute(f"SELECT {self._STATE} FROM state").fetchone())
 
     def keys(self) -> TerminalKeys:
         (blob,) = self._conn.execute("SELECT blob FROM keys").fetchone()
-        return TerminalKeys.from_bytes(blob)
+        return TerminalKeys.from_file(blob)
 
-    def lookup(self, card_id: int) -> HotLookup:
+    def lookup(self, card_id: int, now: int) -> HotLookup:
         """The hot path: one prepared statement (cached by sqlite3), one B-tree probe.
 
         List entry and list state are read in one statement, so from one snapshot even
@@ -133,11 +159,13 @@ class TerminalStore:
         """
         if not 0 <= card_id < 1 << 64:
             raise ValueError(f"card_id {card_id} is not an unsigned 64-bit integer")
-        reason, seq, valid_until = self._conn.execute(
-            "SELECT (SELECT reason FROM hot WHERE id = ?), seq, valid_until FROM state",
+        row = self._conn.execute(
+            f"SELECT (SELECT reason FROM hot WHERE id = ?), {self._STATE} FROM state",
             (to_sql_key(card_id),),
         ).fetchone()
-        return HotLookup(None if reason is None else Reason(reason), seq, valid_until)
+        state = _state(row[1:])
+        return HotLookup(None if row[0] is None else Reason(row[0]), state.seq,
+                         state.stale_why(now))
 
     def hot_list(self) -> HotList:
         """The whole list as a HotList (for tests, dumps and diffs; O(entries) memory)."""
@@ -148,21 +176,43 @@ class TerminalStore:
             expiry=arr[:, 2].astype(np.uint16),
         )
 
+    def chain_digest(self, epoch: int, seq: int) -> bytes | None:
+        """The digest of the list (epoch, seq) this store applied, if it remembers it."""
+        row = self._conn.execute("SELECT digest FROM chain WHERE epoch=? AND seq=?",
+                                 (epoch, seq)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def pending_keysets(self) -> list[KeySet]:
+        return [read_unverified_keyset(d) for (d,) in self._conn.execute(
+            "SELECT data FROM pending_keysets ORDER BY version")]
+
     def status(self, now: int) -> dict:
-        """What ``terminal status`` shows: the list held, its freshness, the key ids, sales."""
+        """What ``terminal status`` shows: the list held, its freshness, trust, sales."""
         state = self.state()
+        keys = self.keys()
         sales, sales_total_minor = self.sales_summary()
         return {
             "list_seq": state.seq,
-            "kind": state.kind.name.lower() if state.kind else None,
+            "epoch": state.epoch,
+            "kind": _kind_name(state.kind),
             "entries": state.entries,
+            "capacity": state.capacity,
             "created_at": state.created_at or None,
             "applied_at": state.applied_at or None,
             "valid_until": state.valid_until or None,
             "stale": state.is_stale(now),
+            "stale_why": state.stale_why(now),
+            "following": state.following(now),
+            "heartbeat": None if not state.heartbeat_created_at else {
+                "epoch": state.heartbeat_epoch, "seq": state.heartbeat_seq,
+                "created_at": state.heartbeat_created_at},
             "universe": str(state.universe) if state.universe else None,
-            "key_roll_seq": state.key_roll_seq,
-            **self.keys().key_ids(),
+            "root_set": keys.root_set.version,
+            "key_set": keys.keyset.version,
+            "key_set_expires": keys.keyset.expires,
+            "signing_key_ids": [e.key_id for e in keys.keyset.signing_keys],
+            "master_key_ids": [m.key_id for m in keys.master_keys],
+            "pending_key_sets": [k.version for k in self.pending_keysets()],
             "sales": sales,
             "sales_total_minor": sales_total_minor,
         }
@@ -209,73 +259,110 @@ class TerminalStore:
             self._conn.execute("PRAGMA synchronous=NORMAL")
 
     def apply_bundle(self, data: bytes, now: int) -> ApplyResult:
-        """Verify ``data`` against this store and merge it in one transaction.
+        """Verify ``data`` (a bundle, key set or root set) against this store and make its
+        change in one transaction.
 
-        Returns an ``ApplyResult``; raises ``crypto.BundleError`` (forged, malformed,
-        unknown key) or a ``receiver.errors.BundleRefusedError`` with the store unchanged.
+        Returns an ``ApplyResult``; raises ``crypto.CryptoError`` (forged, malformed, unknown
+        or retired key) or a ``receiver.errors.BundleRefusedError`` with the store unchanged.
 
         Verification runs outside the write lock (it takes ~0.5 s for a 1 M list and must
         not hold up sales); the transaction then re-reads state and keys and, if another
         process changed them meanwhile, plans again against the new state. So a check is
         never made against one state and committed over another (no rollback by race).
         """
+        self.promote_keysets(now)
         while True:
             state, keys = self.state(), self.keys()
-            change = plan_bundle(data, now, state, keys)
-            header = change.header
+            change = plan(data, now, state, keys, self.chain_digest)
             if isinstance(change, NoChange):
-                return ApplyResult(header.seq, header.kind, False, state.entries)
+                return ApplyResult(change.seq, change.kind, False, state.entries)
             with self.transaction() as cur:
-                if self.state() != state or self.keys().to_bytes() != keys.to_bytes():
+                if self.state() != state or self.keys() != keys:
                     continue  # nothing written: COMMIT of an empty transaction, then re-plan
                 entries = _write_change(cur, change, now)
-            return ApplyResult(header.seq, header.kind, True, entries)
+            return ApplyResult(change.seq, change.kind, True, entries)
 
-
-    def apply_bundles(self, bundles: list[bytes], now: int) -> list[ApplyResult]:
-        """Verify and merge several bundles in order, all or nothing, in ONE transaction.
-
-        Each bundle is checked against the state the ones before it left (a delta after its
-        full bundle). If any is refused, its error is raised with ``.bundle_index`` set to
-        its position and nothing at all is written. Verification runs under the write lock
-        here (the command line's ``terminal apply``; the receiver uses ``apply_bundle``).
-        """
-        results: list[ApplyResult] = []
-        with self.transaction() as cur:
-            for index, data in enumerate(bundles):
-                state, keys = self.state(), self.keys()  # this transaction's view
+    def promote_keysets(self, now: int) -> list[int]:
+        """Make every pending key set whose time has come the current one (oldest first); the
+        versions promoted. A pending set that no longer verifies (the held set moved past it)
+        is dropped."""
+        due = self._conn.execute("SELECT version, data FROM pending_keysets WHERE valid_from <= ?"
+                                 " ORDER BY version", (now,)).fetchall()
+        promoted = []
+        for version, data in due:
+            with self.transaction() as cur:
+                cur.execute("DELETE FROM pending_keysets WHERE version = ?", (version,))
                 try:
-                    change = plan_bundle(data, now, state, keys)
-                except Exception as exc:
-                    exc.bundle_index = index
-                    raise
-                header = change.header
-                if isinstance(change, NoChange):
-                    results.append(ApplyResult(header.seq, header.kind, False, state.entries))
+                    change = plan(bytes(data), now, self.state(), self.keys(), self.chain_digest)
+                except Exception:  # a stale pending set: nothing to promote, it is gone
                     continue
-                entries = _write_change(cur, change, now)
-                results.append(ApplyResult(header.seq, header.kind, True, entries))
-        return results
+                if isinstance(change, KeysChange):
+                    _write_change(cur, change, now)
+                    promoted.append(version)
+        return promoted
+
+    def vet_announcement(self, data: bytes, now: int):
+        """The bundles a genuine ANNOUNCE names (``trust.vet_announcement``), else None."""
+        return vet_announcement(data, now, self.keys())
+
+    def note_heard(self, current: bool, now: int) -> None:
+        """Record that a genuine bundle as new as the store's (``current``) or only an older
+        one was heard at ``now`` (``ListState.following``)."""
+        column = "current_heard_at" if current else "older_heard_at"
+        with self.transaction() as cur:
+            cur.execute(f"UPDATE state SET {column} = MAX({column}, ?)", (now,))
+
+
+def _kind_name(kind: int) -> str | None:
+    from crypto import BundleKind
+
+    return BundleKind(kind).name.lower() if kind else None
+
+
+def _state(row: tuple) -> ListState:
+    (epoch, seq, digest, kind, base, created, applied, valid, entries, universe, capacity,
+     keyset_epoch, hb_epoch, hb_seq, hb_digest, hb_created, hb_max_age, current, older) = row
+    return ListState(
+        epoch=epoch, seq=seq, digest=bytes(digest), kind=kind, base_seq=base,
+        created_at=created, applied_at=applied, valid_until=valid, entries=entries,
+        universe=Universe.parse(universe) if universe else None, capacity=capacity,
+        keyset_epoch=keyset_epoch, heartbeat_epoch=hb_epoch, heartbeat_seq=hb_seq,
+        heartbeat_digest=bytes(hb_digest), heartbeat_created_at=hb_created,
+        heartbeat_max_age_s=hb_max_age, current_heard_at=current, older_heard_at=older)
 
 
 def _write_change(cur: sqlite3.Cursor, change: Change, now: int) -> int:
     """Make ``change`` inside the caller's transaction; returns the list's entry count."""
-    header = change.header
-    if isinstance(change, KeyChange):
-        cur.execute("UPDATE keys SET blob = ?", (change.keys.to_bytes(),))
-        cur.execute("UPDATE state SET key_roll_seq = MAX(key_roll_seq, ?)", (header.seq,))
+    if isinstance(change, KeysChange):
+        cur.execute("UPDATE keys SET blob = ?", (change.keys.to_file(),))
+        cur.execute("UPDATE state SET keyset_epoch = ?", (change.keys.keyset.epoch,))
         return cur.execute("SELECT entries FROM state").fetchone()[0]
+    if isinstance(change, PendingKeySet):
+        cur.execute("INSERT OR REPLACE INTO pending_keysets VALUES (?, ?, ?)",
+                    (change.keyset.version, change.keyset.valid_from, change.data))
+        return cur.execute("SELECT entries FROM state").fetchone()[0]
+    if isinstance(change, HeartbeatChange):
+        h = change.header
+        cur.execute("UPDATE state SET hb_epoch=?, hb_seq=?, hb_digest=?, hb_created_at=?",
+                    (h.epoch, h.seq, h.prev_digest, h.created_at))
+        return cur.execute("SELECT entries FROM state").fetchone()[0]
+    header = change.header
     if isinstance(change, FullChange):
         entries = _replace_list(cur, change.hot)
     else:
         entries = _patch_list(cur, change.delta)
     cur.execute(
-        "UPDATE state SET seq=?, kind=?, base_seq=?, created_at=?, applied_at=?,"
-        " valid_until=?, entries=?, universe=?",
-        (header.seq, int(header.kind), header.base_seq, header.created_at, now,
-         header.valid_until, entries, str(change.universe)),
+        "UPDATE state SET epoch=?, seq=?, digest=?, kind=?, base_seq=?, created_at=?,"
+        " applied_at=?, valid_until=?, entries=?, universe=?",
+        (header.epoch, header.seq, change.digest, int(header.kind), header.base_seq,
+         header.created_at, now, header.valid_until, entries, str(change.universe)),
     )
+    cur.execute("INSERT OR REPLACE INTO chain VALUES (?, ?, ?)",
+                (header.epoch, header.seq, change.digest))
+    cur.execute("DELETE FROM chain WHERE (epoch, seq) NOT IN (SELECT epoch, seq FROM chain "
+                "ORDER BY epoch DESC, seq DESC LIMIT ?)", (CHAIN_MEMORY,))
     return entries
+
 
 def _rows(hot: HotList):
     """(key, reason, expiry) tuples for executemany, from the numpy columns."""

@@ -6,10 +6,30 @@ import hashlib
 import sqlite3
 from pathlib import Path
 
-from center.registry.home import REGISTRY_FILE
+from center.registry.home import REGISTRY_FILE, REQUEST_FILE, CenterHome
+from center.root.home import RootHome
+from framing import Universe
 
 NOW = 1_790_000_000  # 2026-09-21 UTC, fixed so expiry pruning is reproducible
 OPERATOR = "tester"
+PASSPHRASE = "test passphrase"
+
+
+def make_home(path: Path, universe: Universe | None = None, *, now: int = NOW,
+              with_keyset: bool = True) -> CenterHome:
+    """A center home with its own offline root beside it (``path`` + "-root"); the first key
+    set signed and imported unless ``with_keyset`` is False."""
+    root = RootHome.init(Path(f"{path}-root"), passphrase=lambda: PASSPHRASE)
+    home = CenterHome.init(path, universe, root_pub=root.root_set_bytes(1), now=now,
+                           by=OPERATOR, passphrase=PASSPHRASE)
+    if with_keyset:
+        signed = root.sign_keyset((path / REQUEST_FILE).read_bytes())
+        home.import_trust([signed], now=now, by=OPERATOR)
+    return home
+
+
+def root_of(home: CenterHome) -> RootHome:
+    return RootHome.open(Path(f"{home.path}-root"), lambda: PASSPHRASE)
 
 
 def dump_home(path: Path) -> tuple:
@@ -21,6 +41,6 @@ def dump_home(path: Path) -> tuple:
         conn.close()
     files = tuple(sorted(
         (p.name, hashlib.sha256(p.read_bytes()).hexdigest())
-        for p in path.iterdir() if p.name.startswith("center.keys")
+        for p in path.iterdir() if p.name.startswith("center.keys") or p.name == "published.head"
     ))
     return rows, files

@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from center_helpers import NOW, OPERATOR
+from center_helpers import NOW, OPERATOR, make_home
 
 from hotcast import cli as hotcast_cli
-from center.registry.home import CenterHome
 
 
 @pytest.fixture
 def home(tmp_path: Path):
-    with CenterHome.init(tmp_path / "home", now=NOW, by=OPERATOR) as h:
+    with make_home(tmp_path / "home") as h:
         yield h
 
 

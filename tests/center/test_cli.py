@@ -32,8 +32,10 @@ def populated(run, tmp_path: Path) -> Path:
 
 def test_the_operator_round(run, tmp_path: Path) -> None:
     code, out, err = run("init")
-    assert (code, err) == (0, "")
-    assert lines(out) == [{"home": str(tmp_path / "home"), "universe": "0-9999999999999999999"}]
+    assert code == 0 and "a production root belongs offline" in err
+    assert lines(out) == [{"home": str(tmp_path / "home"), "universe": "0-9999999999999999999",
+                           "keyset_request": str(tmp_path / "home" / "keyset-request.hcq"),
+                           "trial_root": str(tmp_path / "home-root")}]
     assert run("revoke", "--reason", "lost", "4929123412341234", "17")[0] == 0
     csv = tmp_path / "cards.csv"
     csv.write_text("card_id,reason,expires\n5,fraud,2031-12\n17,other,\n")
@@ -59,25 +61,34 @@ def test_the_operator_round(run, tmp_path: Path) -> None:
     assert (delta["added"], delta["removed"], delta["valid_until"]) == (0, 1, NOW + 7200)
     assert run("provision", "--out", str(tmp_path / "t.keys"))[0] == 0
     assert stat.S_IMODE(os.stat(tmp_path / "t.keys").st_mode) == 0o600
-    keys = TerminalKeys.from_bytes((tmp_path / "t.keys").read_bytes())
-    _, hot = decode_list(open_bundle((tmp_path / "full.hcb").read_bytes(), keys).body)
+    keys = TerminalKeys.from_file((tmp_path / "t.keys").read_bytes())
+    _, hot = decode_list(open_bundle((tmp_path / "full.hcb").read_bytes(), keys.trust, NOW).body)
     assert hot.ids.tolist() == [5, 17, 4929123412341234]
     code, out, _ = run("token", "4929123412341235", "--valid-until", "2026-12-31")
     token = lines(out)[0]
     assert token["card"] == "4929123412341235" and token["valid_until"] == 1798761599
-    check_token(bytes.fromhex(token["token"]), 4929123412341235, NOW, keys)
-    code, out, _ = run("rotate-signing", "--out", str(tmp_path / "roll.hcb"))
-    assert lines(out)[0]["kind"] == "signer_roll" and (tmp_path / "roll.hcb").exists()
+    check_token(bytes.fromhex(token["token"]), 4929123412341235, NOW, keys.keyset)
+    # A new signing key: the center asks, the offline root signs, the center imports.
+    request = tmp_path / "req.hcq"
+    assert run("request-keyset", "--out", str(request), "--new-signing-key")[0] == 0
+    from center.root.home import RootHome
+    signed = RootHome.open(tmp_path / "home-root", lambda: "test passphrase").sign_keyset(
+        request.read_bytes())
+    (tmp_path / "ks2.hcm").write_bytes(signed)
+    code, out, _ = run("import-trust", str(tmp_path / "ks2.hcm"))
+    assert lines(out)[0]["kind"] == "key_set" and lines(out)[0]["version"] == 2
     code, out, _ = run("history")
-    assert [(h["seq"], h["kind"]) for h in lines(out)] == [(1, "full"), (2, "delta"), (3, "signer_roll")]
+    assert [(h["seq"], h["kind"]) for h in lines(out)] == [(1, "full"), (2, "delta")]
     code, out, _ = run("carousel")
-    assert [c["seq"] for c in lines(out)] == [1, 2, 3]
+    assert [(c["kind"], c.get("seq", c.get("version"))) for c in lines(out)] == [
+        ("key_set", 2), ("full", 1), ("delta", 2)]
     assert run("export", "1", "--out", str(tmp_path / "again.hcb"))[0] == 0
     assert (tmp_path / "again.hcb").read_bytes() == (tmp_path / "full.hcb").read_bytes()
     code, out, _ = run("audit")
     actions = [a["action"] for a in lines(out)]
-    assert actions[:5] == ["init", "revoke", "revoke", "import", "import-change"]
-    assert {"build", "reinstate", "provision", "token", "rotate-signing"} <= set(actions)
+    assert actions[:6] == ["init", "import-key-set", "revoke", "revoke", "import", "import-change"]
+    assert {"build", "reinstate", "provision", "token", "request-keyset", "import-key-set",
+            "export"} <= set(actions)
     assert all(a["by"] == OPERATOR and a["at"] == NOW for a in lines(out))
 
 
@@ -111,7 +122,7 @@ BAD_INPUT = [
     (["token", "abc", "--valid-until", "2026-12-31"], "abc"),
     (["token", "1001", "--valid-until", "2026-12-31"], "card 1001 is on the hot list (stolen)"),
     (["build", "--out", "OUT", "--delta-from", "9"], "9"),
-    (["build", "--out", "OUT", "--delta-from", "2"], "master_roll"),
+    (["build", "--out", "OUT", "--delta-from", "2"], "epoch 1 has no list with that seq"),
     (["build", "--out", "OUT", "--delta-from", "x"], "'x'"),
     (["build", "--out", "OUT", "--valid-hours", "0"], "--valid-hours 0"),
     (["build", "--out", "MISSING/b.hcb"], "/no' of"),

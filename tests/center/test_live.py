@@ -70,7 +70,7 @@ def test_urgent_delta_goes_on_air_at_the_next_frame_boundary() -> None:
     assert air[5:9] == [(DELTA_STREAM, 2, i) for i in range(4)]
     on = [e for e in events(blocks) if e.seq == 2]
     assert [(e.event, e.at_frame, e.urgent) for e in on] == [("on_air", 5, True)]
-    assert on[0].at_s == pytest.approx((4_000 + 5 * 8_800) / 38_000)
+    assert on[0].at_s == pytest.approx((4_000 + 5 * live.frame_config.frame_bits) / 38_000)
     assert on[0].to_json() == {"event": "on_air", "seq": 2, "kind": "delta", "at_frame": 5,
                                "at_s": round(on[0].at_s, 6), "urgent": True}
     # then the delta joins the round-robin with its share: full 10 : delta 4
@@ -118,7 +118,7 @@ def test_expired_bundles_leave_and_empty_slots_are_idle() -> None:
     assert [(e.event, e.seq, e.why) for e in block.events] == [
         ("off_air", 2, "expired"), ("off_air", 1, "expired")]
     assert block.idle == 3 and block.slots == (None, None, None)
-    assert block.samples.size == pytest.approx(3 * 8_800 * 6, abs=1)  # 6 samples a bit at 228 kHz
+    assert block.samples.size == pytest.approx(3 * live.frame_config.frame_bits * 6, abs=1)  # 6 samples a bit at 228 kHz
     assert first.idle == 0 and live.stats.idle_frames == 3
 
 
@@ -151,7 +151,7 @@ def test_iq_output_and_misuse() -> None:
     live.update([FULL], NOW)
     block = live.process(1)
     assert block.samples.dtype == np.complex64
-    assert block.samples.size == pytest.approx((4_000 + 8_800) / 38_000 * 1_200_000, rel=0.01)
+    assert block.samples.size == pytest.approx((4_000 + live.frame_config.frame_bits) / 38_000 * 1_200_000, rel=0.01)
     with pytest.raises(ValueError, match="frames"):
         live.process(0)
     with pytest.raises(ValueError, match="profile"):

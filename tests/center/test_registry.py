@@ -61,7 +61,7 @@ def test_revoke_again_changes_reason_but_keeps_first_listing(home) -> None:
     seven = next(e for e in home.list_entries() if e.card_id == 7)
     assert (seven.reason, seven.listed_at, seven.listed_by) == (Reason.FRAUD, NOW, "alice")
     actions = [row[3] for row in home.audit_log()]
-    assert actions == ["init", "revoke", "revoke", "revoke-change"]
+    assert actions == ["init", "import-key-set", "revoke", "revoke", "revoke-change"]
 
 
 def test_import_updates_expiry_and_revoke_keeps_it(home) -> None:
@@ -83,7 +83,7 @@ def test_reinstate_of_unlisted_card_changes_nothing(home) -> None:
 def test_every_change_is_audited_with_who_when_what_why(home) -> None:
     home.revoke(["11"], "lost", now=NOW + 1, by="alice", note="phoned in")
     home.reinstate(["11"], now=NOW + 2, by="bob", note="found it")
-    rows = list(home.audit_log())[1:]
+    rows = list(home.audit_log())[2:]  # after init and the first key set
     assert [r[1:] for r in rows] == [
         (NOW + 1, "alice", "revoke", 11, int(Reason.LOST), 0, "phoned in"),
         (NOW + 2, "bob", "reinstate", 11, None, None, "found it"),

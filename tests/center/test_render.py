@@ -62,28 +62,38 @@ def render(bundles, **kw) -> tuple[CarouselRenderer, np.ndarray]:
     return r, np.concatenate(list(r.blocks()))
 
 
+def blocks_of(bundle: FakeBundle) -> tuple[int, int]:
+    """(K, N) of a bundle on "fm": ceil(bytes / block) source blocks, 10 % repair, at least 2."""
+    cfg = framing.frame_config("fm")
+    k = -(-len(bundle.sealed) // cfg.block_bytes)
+    return k, k + max(cfg.min_repair_blocks, -(-k * 10 // 100))
+
+
 def test_one_cycle_sends_every_block_exactly_once_with_stream_by_kind() -> None:
     r = CarouselRenderer("fm", [FULL, ROLL])
+    (kf, nf), (kr, nr) = blocks_of(FULL), blocks_of(ROLL)
     assert [(p.seq, p.kind, p.stream, p.source_blocks, p.blocks) for p in r.plan] == [
-        (1, BundleKind.FULL, 1, 20, 22), (2, BundleKind.MASTER_ROLL, 3, 2, 4)]
+        (1, BundleKind.FULL, 1, kf, nf), (2, BundleKind.MASTER_ROLL, 3, kr, nr)]
     cycle = r.cycle()
-    assert len(cycle) == r.cycle_frames == 26
-    assert sorted(cycle) == sorted([(1, 1, i) for i in range(22)] + [(3, 2, i) for i in range(4)])
+    assert len(cycle) == r.cycle_frames == nf + nr
+    assert sorted(cycle) == sorted([(1, 1, i) for i in range(nf)] + [(3, 2, i) for i in range(nr)])
     roll_at = [i for i, c in enumerate(cycle) if c[0] == 3]
     assert max(np.diff(roll_at)) <= 8  # the small bundle is spread over the cycle, not bunched
 
 
 def test_cycle_length_and_stats() -> None:
     r, mpx = render([FULL, ROLL])
+    frames = blocks_of(FULL)[1] + blocks_of(ROLL)[1]
     assert mpx.dtype == np.float32
-    assert r.stats.frames == 26
-    assert r.stats.bits_on_air == LEAD_IN + 26 * r.frame_config.frame_bits
+    assert r.stats.frames == frames
+    assert r.stats.bits_on_air == LEAD_IN + frames * r.frame_config.frame_bits
     # lead-in + frames at 38 kbit/s, plus the pulse tails (2 x 12 symbols)
     expect = r.stats.bits_on_air / 38_000 * r.chain.baseband_rate_hz
     assert expect <= mpx.size <= expect + 24 * 12 + 1
     assert r.payload_bytes == len(FULL.sealed) + len(ROLL.sealed)
     summary = render_summary(r)
-    assert summary["net_kbit_per_s"] == pytest.approx(8 * 16_600 / (26 * 8_800 / 38_000) / 1000, rel=1e-3)
+    cycle_s = frames * r.frame_config.frame_bits / 38_000
+    assert summary["net_kbit_per_s"] == pytest.approx(8 * 16_600 / cycle_s / 1000, rel=1e-3)
 
 
 @pytest.mark.parametrize("kw, rate", [

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import struct
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ import framing
 from center.registry.home import CenterHome
 from center.air.cli import Progress
 from center.air.sinks import FileSink
-from modem import FmSubcarrierConfig, SubcarrierDemodulator
+from modem import FM, SubcarrierDemodulator
 from modem.fmiq import FmIqDemodulator, FmIqDemodulatorConfig
 from modem.formats import decode_samples, decode_wav, parse_sigmf_meta
 
@@ -36,7 +37,7 @@ def built(run, tmp_path: Path) -> bytes:
 
 
 def decode_to_bundles(mpx: np.ndarray, rate_hz: float) -> list[bytes]:
-    dem = SubcarrierDemodulator(FmSubcarrierConfig(sample_rate_hz=float(rate_hz)))
+    dem = SubcarrierDemodulator(replace(FM, sample_rate_hz=float(rate_hz)))
     bits = np.concatenate([dem.process(mpx), dem.flush()])
     frames = framing.FrameSync(framing.frame_config("fm")).process(bits)
     return framing.Reassembler().process(frames)
@@ -54,25 +55,33 @@ def test_wav_render_round_trips_to_the_sealed_bundle(run, built, tmp_path: Path)
     assert (code, err) == (0, "")
     line = json.loads(out)
     assert (line["file"], line["format"], line["rate"]) == (str(out_path), "wav", 228_000)
-    assert line["bundles"] == [{"seq": 1, "kind": "full", "bytes": len(built), "blocks": 22,
-                                "source_blocks": 20, "stream": 1}]
-    assert line["payload_bytes"] == len(built)
-    assert line["bits_on_air"] == 4_000 + 22 * 8_800
-    assert 20 < line["net_kbit_per_s"] < 27
+    cfg = framing.frame_config("fm")
+    k = -(-len(built) // cfg.block_bytes)
+    on_air = {b["kind"]: b for b in line["bundles"]}
+    assert sorted(on_air) == ["announce", "full", "heartbeat", "key_set"]
+    assert on_air["full"] == {"seq": 1, "kind": "full", "bytes": len(built), "source_blocks": k,
+                              "blocks": k + max(2, -(-k // 10)), "stream": 1}
+    assert line["payload_bytes"] == sum(b["bytes"] for b in line["bundles"])
+    frames = sum(b["blocks"] for b in line["bundles"])
+    assert line["bits_on_air"] == 4_000 + frames * cfg.frame_bits
+    assert 16 < line["net_kbit_per_s"] < 27
     info, mpx = decode_wav(out_path.read_bytes())
     assert info.sample_rate_hz == 228_000 and info.encoding == "s16"
     assert mpx.size == round(line["seconds"] * 228_000)
     meta = read_meta(out_path)
     glob = meta["global"]
     assert (glob["core:datatype"], glob["core:sample_rate"]) == ("ri16_le", 228_000)
-    assert (glob["hotcast:profile"], glob["hotcast:seqs"], glob["hotcast:signal"]) == ("fm", [1], "mpx")
+    assert (glob["hotcast:profile"], glob["hotcast:signal"]) == ("fm", "mpx")
+    assert {"kind": "full", "seq": 1} in glob["hotcast:bundles"]
     assert glob["hotcast:seconds"] == pytest.approx(line["seconds"])
     assert meta["captures"][0]["core:header_bytes"] == 44
     f, p = signal.welch(mpx, fs=228_000, nperseg=4096)
     band = (f >= 62_000) & (f <= 90_000)
     assert np.sum(p[band]) > 0.99 * np.sum(p)  # the subcarrier alone, in 62-90 kHz
-    assert decode_to_bundles(mpx, 228_000) == [built]
-    assert sorted(os.listdir(tmp_path)) == ["air.wav", "air.wav.sigmf-meta", "b.hcb", "home"]
+    decoded = decode_to_bundles(mpx, 228_000)
+    assert built in decoded and len(decoded) == len(line["bundles"])
+    assert sorted(os.listdir(tmp_path)) == ["air.wav", "air.wav.sigmf-meta", "b.hcb", "home",
+                                            "home-root"]
 
 
 def test_cu8_render_round_trips_through_the_fm_front_end(run, built, tmp_path: Path) -> None:
@@ -93,7 +102,7 @@ def test_cu8_render_round_trips_through_the_fm_front_end(run, built, tmp_path: P
     assert raw.min() > 10 and raw.max() < 245
     front = FmIqDemodulator(FmIqDemodulatorConfig(iq_rate_hz=1_200_000))
     mpx = np.concatenate([front.process(iq), front.process(np.zeros(140_000, np.complex64))])
-    assert decode_to_bundles(mpx, front.mpx_rate_hz) == [built]
+    assert built in decode_to_bundles(mpx, front.mpx_rate_hz)
 
 
 def test_with_programme_duration_and_rate(run, built, tmp_path: Path) -> None:
@@ -129,7 +138,7 @@ def test_raw_to_stdout_and_streaming_wav(built, tmp_path: Path) -> None:
     info, mpx = decode_wav(wav.stdout)
     assert info.data_bytes is None and mpx.size == 114_000
     assert np.allclose(mpx, decode_samples(raw.stdout, "s16le"))
-    assert sorted(os.listdir(tmp_path)) == ["b.hcb", "home"]
+    assert sorted(os.listdir(tmp_path)) == ["b.hcb", "home", "home-root"]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -157,7 +166,7 @@ def test_empty_carousel_says_build_a_bundle_first(run, tmp_path: Path) -> None:
     code, out, err = run("render", "--profile", "fm", "--out", str(tmp_path / "x.wav"))
     assert (code, out) == (2, "")
     assert "build a bundle first" in err
-    assert sorted(os.listdir(tmp_path)) == ["home"]
+    assert sorted(os.listdir(tmp_path)) == ["home", "home-root"]
 
 
 def test_missing_home_exits_2(run, tmp_path: Path) -> None:

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from center import CenterHome
 from crypto import BundleKind, SEAL_OVERHEAD_BYTES
 from framing import Reason, Universe, bound_bits
+from tests.receiver.test_pipeline_signal import init_center
 
 NOW = 1_790_000_000
 
@@ -26,7 +26,7 @@ def _entropy_bits(counts: np.ndarray) -> float:
 def test_sealed_full_bundle_is_close_to_the_bound(tmp_path, r, size, weights):
     rng = np.random.default_rng(r + size)
     lo = 4_000_000_000_000_000
-    center = CenterHome.init(tmp_path / "c", Universe(((lo, lo + size - 1),)), now=NOW, by="t")
+    center, _ = init_center(tmp_path / "c", Universe(((lo, lo + size - 1),)), now=NOW)
     ids = lo + rng.choice(size, size=r, replace=False)
     reasons = rng.choice(4, size=r, p=weights)
     for code in range(4):

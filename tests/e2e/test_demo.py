@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from hotcast.cli import main
 
 

@@ -129,9 +129,11 @@ def test_cu8_short_dropouts(center, tmp_path):
     drops = ((0.4, 0.003), (0.9, 0.005), (1.3, 0.002))  # a few ms each
     events, state = run(center, tmp_path, ChannelConfig(dropouts_s=drops), cycles=2.0)
     assert_whole_list(events, state, center)
-    # The symbol clock holds through a few ms of lost carrier (no slip) and the interleaved
-    # RS code repairs the bits inside: no frame is lost, not just no bundle.
-    assert (events[-1]["frames_ok"], events[-1]["frames_bad"]) == (2 * cycle_frames(center), 0)
+    # The symbol clock holds through a few ms of lost carrier (no slip): at most the frame a
+    # dropout falls in is lost (the LDPC code has no interleaver spreading a burst over
+    # several codewords; the erasure code across blocks repairs that), never a whole bundle.
+    ok, bad = events[-1]["frames_ok"], events[-1]["frames_bad"]
+    assert bad <= len(drops) and ok + bad == 2 * cycle_frames(center)
 
 
 @pytest.mark.slow

@@ -133,7 +133,7 @@ def test_clean_frame_decodes_without_iterations(profile):
     assert got.iterations == 0 and got.failures == 0 and got.bit_errors == 0
 
 
-@pytest.mark.parametrize("profile,esn0_db", [("fm", 6.0), ("fm-robust", 3.0), ("ir", 3.0)])
+@pytest.mark.parametrize("profile,esn0_db", [("fm", 6.0), ("fm-robust", 3.0), ("ir", 5.0)])
 def test_noisy_frame_is_corrected(profile, esn0_db):
     cfg = frame_config(profile)
     rng = np.random.default_rng(2)

@@ -1,19 +1,20 @@
-"""Fixtures for terminal tests: one center's keys (generated once) and a fresh store."""
+"""Fixtures for terminal tests: one simulated center (tests/simcenter.py) and a fresh store."""
 
 import pytest
 
-from crypto import CenterKeys, provision
 from receiver.store.store import TerminalStore
+from tests.simcenter import SimCenter
 
 
-@pytest.fixture(scope="session")
-def center() -> CenterKeys:
-    return CenterKeys.generate()
+@pytest.fixture
+def sim() -> SimCenter:
+    return SimCenter()
 
 
-@pytest.fixture(scope="session")
-def other_center() -> CenterKeys:
-    return CenterKeys.generate()
+@pytest.fixture
+def other_sim() -> SimCenter:
+    """Another center with its own root: nothing it signs opens at our terminal."""
+    return SimCenter()
 
 
 @pytest.fixture
@@ -22,6 +23,6 @@ def home(tmp_path):
 
 
 @pytest.fixture
-def store(home, center):
-    with TerminalStore.create(home, provision(center)) as s:
+def store(home, sim):
+    with TerminalStore.create(home, sim.terminal_keys()) as s:
         yield s

@@ -13,20 +13,23 @@ import time
 import numpy as np
 import pytest
 from test_pipeline_signal import (
-    IQ_RATE_HZ, MPX_RATE_HZ, ROOT, carousel_bits, cycle_frames, events_of, make_center,
-    make_terminal, modulate, run_cli, to_iq, write_signal,
+    IQ_RATE_HZ, MPX_RATE_HZ, PASSPHRASE, ROOT, carousel_bits, cycle_frames, events_of,
+    make_center, make_terminal, modulate, run_cli, to_iq, write_signal,
 )
 
+from center import CenterHome
+from crypto import BundleKind
 from framing import frame_config, segment
 from framing.frames import FrameGen
+from hotcast.cli import main as hotcast_main
 from receiver.radio import cli as cli_receiver
 from receiver.radio._device_fake import FakeInputStream, FakeRtlSdr
-from hotcast.cli import main as hotcast_main
+from receiver.store.store import TerminalStore
 
 
 def receiver_main(argv: list[str]) -> int:
     return hotcast_main(["receiver", *argv])
-from receiver.store.store import TerminalStore
+
 
 FM = frame_config("fm")
 
@@ -71,8 +74,11 @@ def assert_applied(events, center):
 def test_profiles_prints_a_json_line_per_profile():
     r = run_cli("profiles")
     assert r.returncode == 0
-    (fm,) = events_of(r.stdout)
-    assert fm["name"] == "fm" and fm["raw_bit_rate_bps"] == 38_000
+    lines = {p["name"]: p for p in events_of(r.stdout)}
+    assert {"fm", "fm-robust"} <= set(lines)
+    assert lines["fm"]["raw_bit_rate_bps"] == 38_000
+    assert all(p["net_bit_rate_bps"] < p["raw_bit_rate_bps"] and p["formats"]
+               for p in lines.values())
 
 
 def test_decode_cu8_file(sig, home):
@@ -119,8 +125,8 @@ def wav_header(channels: int, bits: int, rate: int = MPX_RATE_HZ, frames: int = 
 
 
 @pytest.mark.parametrize("case", [
-    "missing_file", "unknown_format", "no_rate", "rate_too_low", "rate_contradicts_meta",
-    "stereo_wav", "8bit_wav", "random_bytes_wav", "unknown_profile", "empty_wav",
+    "missing_file", "unknown_format", "no_rate", "rate_too_low", "rate_not_a_number",
+    "three_channel_wav", "12bit_wav", "random_bytes_wav", "unknown_profile", "empty_wav",
 ])
 def test_unusable_input_exits_2_with_a_message_and_store_untouched(capsys, sig, home, tmp_path,
                                                                    case):
@@ -131,9 +137,9 @@ def test_unusable_input_exits_2_with_a_message_and_store_untouched(capsys, sig, 
         "unknown_format": ["--input", raw, "--format", "mp3", "--rate", 1e6],
         "no_rate": ["--input", raw, "--format", "cu8"],
         "rate_too_low": ["--input", sig[1]["s16le"], "--rate", 48_000],
-        "rate_contradicts_meta": ["--input", sig[1]["cu8"], "--rate", 2_400_000],
-        "stereo_wav": ["--input", write_bytes(tmp_path / "st.wav", wav_header(2, 16))],
-        "8bit_wav": ["--input", write_bytes(tmp_path / "b8.wav", wav_header(1, 8))],
+        "rate_not_a_number": ["--input", sig[1]["cu8"], "--rate", "2.4X"],
+        "three_channel_wav": ["--input", write_bytes(tmp_path / "c3.wav", wav_header(3, 16))],
+        "12bit_wav": ["--input", write_bytes(tmp_path / "b12.wav", wav_header(1, 12))],
         "random_bytes_wav": ["--input", raw, "--format", "wav"],
         "unknown_profile": ["--input", sig[1]["cu8"], "--profile", "audio"],
         "empty_wav": ["--input", write_bytes(tmp_path / "e.wav", b"")],
@@ -240,12 +246,12 @@ def test_listen_rtl_sdr_against_fake_device(capsys, monkeypatch, sig, home):
 
     monkeypatch.setitem(cli_receiver.DEVICE_FACTORIES, "rtl_sdr", factory)
     status = receiver_main(["listen", "--home", str(home), "--profile", "fm", "--rtl-sdr",
-                            "--freq", "89.1e6", "--gain", "20", "--ppm", "3", "--duration", "5"])
+                            "--freq", "89.1e6", "--gain", "20", "--ppm", "3", "--duration", "3"])
     events = events_of(capsys.readouterr().out)
     assert status == 0
     assert_applied(events, sig[0])
     assert ("center_freq", 89_100_000) in made[0].settings and made[0].closed
-    assert events[-1]["seconds_of_signal"] == pytest.approx(5, abs=0.15)
+    assert events[-1]["seconds_of_signal"] == pytest.approx(3, abs=0.15)  # the capture, looped
 
 
 def test_listen_line_in_against_fake_stream(capsys, monkeypatch, sig, home):
@@ -306,3 +312,52 @@ def test_genuine_and_forged_bundle_with_one_seq_never_mix(capsys, sig, home, tmp
     assert len([e for e in events if e["event"] == "bundle_rejected"]) == 1
     assert events[-1]["blocks_inconsistent"] == 0 and events[-1]["bundles_bad_digest"] == 0
     assert state(home).entries == 300
+
+
+def test_a_delta_heard_before_its_full_list_is_held_then_applied(capsys, sig, home, tmp_path):
+    """A terminal that tunes in after the full list went by keeps the delta (``bundle_held``)
+    and applies it as soon as the full list comes round (``bundle_applied``, ``held``)."""
+    center = sig[0]
+    now = int(time.time())
+    with CenterHome.open(center.home, PASSPHRASE) as c:
+        c.revoke(["4999999999999999"], now=now, by="test")
+        delta = c.build(BundleKind.DELTA, now=now, by="test")
+    blocks = segment(delta.sealed, 1, delta.seq, FM) + segment(center.bundles[0], 2,
+                                                                center.seqs[0], FM)
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm", "--input",
+                                          air_file(tmp_path / "late.wav", blocks))
+    assert status == 0
+    merged = [(e["event"], e.get("seq"), e.get("held")) for e in events
+              if e["event"].startswith("bundle_")]
+    assert merged == [("bundle_held", delta.seq, None), ("bundle_applied", center.seqs[0], False),
+                      ("bundle_applied", delta.seq, True)]
+    assert "DeltaBaseError" in events[[e["event"] for e in events].index("bundle_held")]["why"]
+    assert events[-1]["bundles_held"] == 1 and events[-1]["bundles_applied"] == 2
+    assert state(home).entries == 301
+
+
+def v2_frame_bits(n_frames: int, seed: int) -> np.ndarray:
+    """A v2 transmission (64-bit v2 sync word + random bytes, differentially encoded QPSK) as
+    the bits that make the same symbols on today's absolute Gray QPSK modulator."""
+    from framing.frameformat import FRAME_BITS_V2, SYNC_BITS_V2
+
+    rng = np.random.default_rng(seed)
+    old = np.concatenate([np.concatenate((SYNC_BITS_V2, rng.integers(
+        0, 2, FRAME_BITS_V2 - 64).astype(np.uint8))) for _ in range(n_frames)])
+    steps = np.array([0, 1, 3, 2])[old[0::2] * 2 + old[1::2]]  # v2's dibit -> phase step
+    gray = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=np.uint8)  # quadrant -> (I, Q)
+    return gray[np.cumsum(steps) % 4].reshape(-1)
+
+
+def test_frames_of_an_older_hotcast_are_named_as_such(capsys, home, tmp_path):
+    """A capture made by a hotcast of frame format v2: nothing applied, exit 0, and a hint
+    that says what it is (not just "no frames")."""
+    lead = np.random.default_rng(13).integers(0, 2, 6000, dtype=np.uint8)
+    path = write_signal(tmp_path / "v2.wav", modulate(np.concatenate((lead, v2_frame_bits(8, 14)))),
+                        MPX_RATE_HZ)
+    status, events, _ = decode_in_process(capsys, "--home", home, "--profile", "fm",
+                                          "--input", path)
+    assert status == 0
+    (old,) = [e for e in events if e.get("problem") == "old_format"]
+    assert "frame format v2 from an older hotcast" in old["why"] and old["why"].startswith("8 ")
+    assert events[-1]["frames_ok"] == 0 and state(home).seq == 0

@@ -240,7 +240,7 @@ def test_iq_ending_right_after_the_last_frame_keeps_that_frame(center):
     iq = to_iq(modulate(carousel_bits(center.bundles, frames), tail_s=0.0))
     # A lead of unmodulated carrier puts the end 50 ms into the front end's internal frame.
     held = round(0.05 * IQ_RATE_HZ)
-    step = FmIqDemodulator(FmIqDemodulatorConfig(iq_rate_hz=IQ_RATE_HZ))._frame
+    step = FmIqDemodulator(FmIqDemodulatorConfig(iq_rate_hz=IQ_RATE_HZ))._plan.hop  # its FFT block
     iq = np.concatenate((np.full((held - iq.size) % step, 0.7, np.complex64), iq))
     payload_bps = 38_000 * FM.efficiency / (1 + FM.repair_ratio)
     cnr = cnr_for_subcarrier_ebn0(9.0, 0.1**2 / 2, payload_bps)

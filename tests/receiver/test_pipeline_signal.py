@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from center import CenterHome
+from center.registry.home import REQUEST_FILE
+from center.root.home import RootHome, trial_root_path
 from crypto import BundleKind, TerminalKeys, read_unverified_header
-from framing import CarouselScheduler, frame_config, segment
+from framing import CarouselScheduler, Universe, frame_config, segment
 from framing.frames import FrameGen
 from modem import FmSubcarrierConfig, SubcarrierModulator
 from modem.formats import (
@@ -36,36 +38,64 @@ LEAD_BITS = 6_000  # random bits before the first frame: the demodulator acquire
 VALID_S = 100 * 365 * 86_400  # captures stay valid for a century
 
 
+PASSPHRASE = "test"  # of the center's and trial root's key files (scrypt: ~0.12 s an open)
+
+
 @dataclass(frozen=True)
 class Center:
     home: Path
-    keys: bytes  # terminal key file
-    bundles: tuple[bytes, ...]  # sealed, in seq order
+    root: Path  # the trial root home beside it
+    keys: bytes  # terminal key file (TerminalKeys.to_file())
+    keyset: bytes  # the key set in force, as the root signed it (it goes on air too)
+    bundles: tuple[bytes, ...]  # sealed lists, in seq order
     seqs: tuple[int, ...]
     entries: tuple[int, ...]
 
 
 def make_center(path: Path, entries: int = 300, seed: int = 1, now: int | None = None,
                 delta_entries: int = 0) -> Center:
-    """A center home with ``entries`` random cards revoked and a full bundle built; with
-    ``delta_entries`` more revoked afterwards and a delta built from the full one."""
+    """A real center home (``CenterHome``) trusting a trial root (``RootHome``, beside it, as
+    ``center init`` without ``--root-pub`` makes one) that signed its first key set, with
+    ``entries`` random cards revoked and a full list built; with ``delta_entries`` more revoked
+    afterwards and a delta built from the full one."""
     now = int(time.time()) if now is None else now
     rng = np.random.default_rng(seed)
     cards = rng.choice(10**15, size=entries + delta_entries, replace=False) + 4 * 10**15
-    with CenterHome.init(path, now=now, by="test") as home:
+    home, keyset = init_center(path, now=now)
+    with home:
         home.revoke([int(c) for c in cards[:entries]], now=now, by="test")
         full = home.build(BundleKind.FULL, now=now, by="test", valid_for_s=VALID_S)
         built = [full]
         if delta_entries:
             home.revoke([int(c) for c in cards[entries:]], now=now, by="test")
-            built.append(home.build(BundleKind.DELTA, full.seq, now=now, by="test", valid_for_s=VALID_S))
+            built.append(home.build(BundleKind.DELTA, full.seq, now=now, by="test",
+                                    valid_for_s=VALID_S))
         keys = home.provision(now=now, by="test")
-    return Center(path, keys, tuple(b.sealed for b in built), tuple(b.seq for b in built),
-                  tuple(b.entries for b in built))
+    return Center(path, trial_root_path(path), keys, keyset, tuple(b.sealed for b in built),
+                  tuple(b.seq for b in built), tuple(b.entries for b in built))
+
+
+def init_center(path: Path, universe: Universe | None = None, *, now: int
+                ) -> tuple[CenterHome, bytes]:
+    """What `hotcast center init` without ``--root-pub`` makes: a trial root home beside
+    ``path`` (``trial_root_path``; open it with ``trial_root``) and a center home trusting it,
+    whose first key set the root has signed and the center imported, so lists can be built at
+    once. -> (the open center home: close it, the signed key set)."""
+    root = RootHome.init(trial_root_path(path), passphrase=lambda: PASSPHRASE)
+    home = CenterHome.init(path, universe, root_pub=root.root_set_bytes(1), now=now, by="test",
+                           passphrase=PASSPHRASE)
+    keyset = root.sign_keyset((path / REQUEST_FILE).read_bytes())
+    home.import_trust([keyset], now=now, by="test")
+    return home, keyset
+
+
+def trial_root(center_path: Path) -> RootHome:
+    """The trial root home beside the center home at ``center_path``."""
+    return RootHome.open(trial_root_path(center_path), lambda: PASSPHRASE)
 
 
 def make_terminal(path: Path, center: Center) -> Path:
-    TerminalStore.create(path, TerminalKeys.from_bytes(center.keys)).close()
+    TerminalStore.create(path, TerminalKeys.from_file(center.keys)).close()
     return path
 
 

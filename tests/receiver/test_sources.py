@@ -5,6 +5,7 @@ import os
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -156,21 +157,30 @@ def test_sigmf_data_without_meta_needs_format_and_rate(tmp_path):
     assert FileSource(path, "cf32", RATE).fmt == "cf32"
 
 
-def test_rate_agreeing_with_sigmf_is_accepted_and_conflicting_refused(tmp_path):
+def test_rate_agreeing_with_sigmf_is_quiet_and_a_conflicting_one_wins_with_a_warning(tmp_path):
     path = write(tmp_path, "x.s16le", raw_bytes("s16le", 10))
     (tmp_path / "x.s16le.sigmf-meta").write_text(meta_text("s16le", 228_000))
-    assert FileSource(path, rate_hz=228_000).sample_rate_hz == 228_000
-    with pytest.raises(SourceConfigError, match=r"228000 Hz but --rate says 171000 Hz"):
-        FileSource(path, rate_hz=171_000)
+    agreeing = FileSource(path, rate_hz=228_000.0001)  # within 1 ppm: the same rate
+    assert agreeing.sample_rate_hz == 228_000.0001 and agreeing.warnings == ()
+    src = FileSource(path, rate_hz=171_000)
+    assert src.sample_rate_hz == 171_000
+    (warning,) = src.warnings
+    assert warning.endswith("x.s16le: --rate 171 kHz overrides 228 kHz in "
+                            f"{tmp_path / 'x.s16le.sigmf-meta'}")
 
 
-def test_sigmf_datatype_conflicting_with_extension_is_refused(tmp_path):
-    path = write(tmp_path, "x.cu8", raw_bytes("cu8", 10))
+def test_sigmf_datatype_conflicting_with_extension_is_refused_and_format_settles_it(tmp_path):
+    data = raw_bytes("cu8", 10)
+    path = write(tmp_path, "x.cu8", data)
     (tmp_path / "x.cu8.sigmf-meta").write_text(meta_text("cs8", 1_200_000))
-    with pytest.raises(SourceConfigError, match=r"describes cs8 samples but the file extension"):
+    with pytest.raises(SourceConfigError, match=r"describes cs8 samples but the file extension "
+                                                r"says cu8; give --format"):
         FileSource(path)
-    with pytest.raises(SourceConfigError, match=r"but --format says cu8"):
-        FileSource(path, "cu8")
+    src = FileSource(path, "cu8")
+    assert src.fmt == "cu8" and src.sample_rate_hz == 1_200_000
+    assert src.warnings == (f"{path}: --format cu8 overrides core:datatype ci8 (cs8) in "
+                            f"{tmp_path / 'x.cu8.sigmf-meta'}",)
+    np.testing.assert_array_equal(read_all(src), decode_samples(data, "cu8"))
 
 
 def test_wav_with_sigmf_meta_must_agree(tmp_path):
@@ -179,10 +189,14 @@ def test_wav_with_sigmf_meta_must_agree(tmp_path):
     meta.write_text(meta_text("s16le", 48_000))
     assert FileSource(path).sample_rate_hz == 48_000
     meta.write_text(meta_text("s16le", 44_100))
-    with pytest.raises(SourceConfigError, match=r"WAV header says 48000 Hz but .*sigmf-meta"):
+    with pytest.raises(SourceConfigError, match=r"WAV header says 48 kHz but .*sigmf-meta says "
+                                                r"44\.1 kHz"):
         FileSource(path)
+    with pytest.raises(SourceConfigError, match=r"WAV header says 48 kHz but --rate says 44\.1 kHz"):
+        FileSource(path, rate_hz=44_100)  # the flag wins over the meta, not over the header
     meta.write_text(meta_text("cu8", 48_000))
-    with pytest.raises(SourceConfigError, match=r"describes cu8 samples"):
+    with pytest.raises(SourceConfigError, match=r"describes cu8 samples but the WAV header says 1 "
+                                                r"channel\(s\) \(real\)"):
         FileSource(path)
 
 
@@ -202,8 +216,8 @@ def wav_header(channels: int, bits: int, tag: int = 1, rate: int = 48_000) -> by
 
 
 @pytest.mark.parametrize("header,why", [
-    (wav_header(2, 16), r"2 channels; hotcast reads mono only"),
-    (wav_header(1, 8), r"8-bit PCM"),
+    (wav_header(3, 16), r"WAV has 3 channels; hotcast reads 1 \(baseband\) or 2 \(I/Q\)"),
+    (wav_header(1, 12), r"WAV is 12-bit PCM; hotcast reads 8, 16, 24 or 32-bit PCM"),
     (wav_header(1, 24, tag=6), r"encoding tag 6"),
     (b"\x07" * 300, r"not a WAV file"),
     (encode_wav(np.zeros(10), 48_000)[:30], r"WAV header is truncated"),
@@ -217,8 +231,8 @@ def test_unusable_wav_is_refused_naming_file_and_problem(tmp_path, header, why):
 
 def test_wav_rate_conflicting_with_rate_option_is_refused(tmp_path):
     path = write(tmp_path, "x.wav", encode_wav(signal("s16le", 10), 48_000))
-    with pytest.raises(SourceConfigError, match=r"x\.wav: the WAV header says 48000 Hz "
-                                                r"but --rate says 44100 Hz"):
+    with pytest.raises(SourceConfigError, match=r"x\.wav: the WAV header says 48 kHz "
+                                                r"but --rate says 44\.1 kHz; drop --rate"):
         FileSource(path, rate_hz=44_100)
     assert FileSource(path, rate_hz=48_000).sample_rate_hz == 48_000
 
@@ -311,21 +325,27 @@ def test_open_source_picks_file_or_stdin(tmp_path, monkeypatch):
 
 
 def test_memory_stays_flat_on_a_long_file(tmp_path):
-    """40 MB of cu8 (17 s at 1.2 MHz) read with at most a few chunks' worth held at once."""
-    import tracemalloc
-
+    """40 MB of cu8 (17 s at 1.2 MHz) read with at most a few chunks' worth held at once.
+    Measured in a fresh interpreter: tracemalloc counts every thread's allocations, and a
+    thread another test left behind must not count here."""
     path = tmp_path / "long.cu8"
     block = raw_bytes("cu8", 1 << 20)
     with open(path, "wb") as f:
         for _ in range(20):
             f.write(block)
-    tracemalloc.start()
-    try:
-        with FileSource(path, rate_hz=1_200_000) as src:
-            n = sum(b.size for b in src)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    code = (
+        "import sys, tracemalloc\n"
+        "from receiver.radio.sources import FileSource\n"
+        "tracemalloc.start()\n"
+        "with FileSource(sys.argv[1], rate_hz=1_200_000) as src:\n"
+        "    n = sum(b.size for b in src)\n"
+        "print(n, tracemalloc.get_traced_memory()[1])\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    n, peak = map(int, done.stdout.split())
     assert n == 20 << 20
     # One 256 KiB chunk -> 1 MiB of float32 -> complex64 view; allow a few at once.
     assert peak < 8 << 20

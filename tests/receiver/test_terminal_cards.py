@@ -22,7 +22,7 @@ from receiver.payment.terminal import (
     PosTerminal,
     PurseTerminal,
 )
-from terminal_helpers import DAY_S, NOW, full_bundle
+from terminal_helpers import DAY_S, NOW
 
 STOLEN_ID = 4000000000000007
 LOST_ID = 4000000000000009
@@ -30,12 +30,18 @@ GOOD_A, GOOD_B = 4000000000000100, 4000000000000200
 
 
 @pytest.fixture
-def live(store, center):
+def live(store, sim):
     """A fresh store listing STOLEN_ID (stolen) and LOST_ID (lost)."""
     hot = HotList(ids=np.array([STOLEN_ID, LOST_ID], dtype=np.uint64),
                   reasons=np.array([0, 1], dtype=np.uint8), expiry=np.zeros(2, np.uint16))
-    store.apply_bundle(full_bundle(center, hot, seq=12), NOW)
+    store.apply_bundle(sim.full(hot, seq=12), NOW)
     return store
+
+
+@pytest.fixture
+def center(sim):
+    """The simulated center's online keys, as they are now (they sign card tokens)."""
+    return sim.keys
 
 
 def card(center, card_id, balance=1000, token_valid_until=NOW + 30 * DAY_S):
@@ -108,15 +114,25 @@ def test_check_card_verdicts_match_contract(live):
         "card": str(GOOD_A), "verdict": "accept", "reason": None, "list_seq": 12, "stale": False}
 
 
-def test_every_verdict_says_stale_past_valid_until(live):
+def test_every_verdict_says_stale_past_valid_until_and_why(live):
     later = NOW + DAY_S + 1
-    assert check_card(live, STOLEN_ID, later).stale
-    assert check_card(live, GOOD_A, later).stale
+    for card_id in (STOLEN_ID, GOOD_A):
+        v = check_card(live, card_id, later)
+        assert v.stale and v.stale_why == f"the list expired at {NOW + DAY_S}"
+        assert v.to_json()["stale_why"] == v.stale_why
 
 
 def test_empty_store_is_stale(store):
     v = check_card(store, GOOD_A, NOW)
-    assert v.accepted and v.stale and v.list_seq == 0
+    assert v.accepted and v.stale and v.list_seq == 0 and v.stale_why == "no list yet"
+
+
+def test_a_heartbeat_naming_a_newer_list_makes_every_verdict_stale(live, sim):
+    sim.full(HotList(ids=np.array([GOOD_A], dtype=np.uint64), reasons=np.zeros(1, np.uint8),
+                     expiry=np.zeros(1, np.uint16)))  # seq 13: this terminal misses it
+    live.apply_bundle(sim.heartbeat(), NOW)
+    v = check_card(live, GOOD_A, NOW)
+    assert v.accepted and v.stale and "heartbeat says list seq 13" in v.stale_why
 
 
 # -- insert-time check ------------------------------------------------------------------
@@ -154,8 +170,8 @@ def test_token_of_another_card_is_refused(live, center):
     assert v.reason == "token_invalid"
 
 
-def test_token_from_another_center_is_refused(live, other_center):
-    c = ICCard(GOOD_A, 100, issue_token(GOOD_A, NOW + DAY_S, other_center))
+def test_token_from_another_center_is_refused(live, other_sim):
+    c = ICCard(GOOD_A, 100, issue_token(GOOD_A, NOW + DAY_S, other_sim.keys))
     assert screen_card(inserted(c), live, TerminalPolicy(), NOW).reason == "token_invalid"
 
 
@@ -305,3 +321,25 @@ def test_token_good_through_its_last_second_at_the_terminal(live, center):
     assert PosTerminal(live).pay(inserted(c), 10, NOW).outcome == PAID
     c = card(center, GOOD_B, 1000, token_valid_until=NOW)
     assert PosTerminal(live).pay(inserted(c), 10, NOW + 1).outcome == REFUSED
+
+
+# -- tokens across key sets ---------------------------------------------------------------
+
+def test_a_token_of_a_replaced_signing_key_kept_for_tokens_is_still_good(live, sim):
+    """A key set that replaces the signing key keeps the old public key apart, only for the
+    tokens it signed, until they expire (issue 6)."""
+    c = card(sim.keys, GOOD_A, 1000)  # signed by key 1
+    live.apply_bundle(sim.replace_signing_key(keep_old_for_tokens=True), NOW)
+    assert live.keys().keyset.signing_key(1) is None and live.keys().keyset.token_key(1)
+    assert PosTerminal(live).pay(inserted(c), 10, NOW).outcome == PAID
+    fresh = card(sim.keys, GOOD_B, 1000)  # signed by key 2
+    assert PosTerminal(live).pay(inserted(fresh), 10, NOW).outcome == PAID
+
+
+def test_a_token_of_a_signing_key_retired_outright_is_refused(live, sim):
+    """A leaked key is dropped outright: the tokens it signed (or a thief signs) are refused."""
+    c = card(sim.keys, GOOD_A, 1000)
+    live.apply_bundle(sim.replace_signing_key(keep_old_for_tokens=False), NOW)
+    reader = inserted(c)
+    v = screen_card(reader, live, TerminalPolicy(), NOW)
+    assert not v.accepted and v.reason == "token_invalid" and not c.locked_out

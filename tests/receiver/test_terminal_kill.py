@@ -11,9 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from crypto import provision
-from receiver.store.store import STORE_FILE_NAME, TerminalStore
-from terminal_helpers import NOW, full_bundle, make_hot
+from receiver.store.store import TerminalStore
+from terminal_helpers import NOW, make_hot
 
 # The child opens the store, says "go" on stdout, then applies; just before the write
 # transaction begins (all checks passed, ``_write_change`` about to run) it says "tx". The
@@ -46,18 +45,19 @@ def _spawn(home, bundle):
     return proc
 
 
-def _kill_loop(tmp_path, center, n_entries, kills, seed):
+def _kill_loop(tmp_path, sim, n_entries, kills, seed):
     old, new = make_hot(n_entries, seed=seed), make_hot(n_entries, seed=seed + 1)
     base = tmp_path / "base"
-    with TerminalStore.create(base, provision(center)) as store:
-        store.apply_bundle(full_bundle(center, old, seq=1), NOW)
+    with TerminalStore.create(base, sim.terminal_keys()) as store:
+        store.apply_bundle(sim.full(old), NOW)
     bundle = tmp_path / "new.bundle"
-    bundle.write_bytes(full_bundle(center, new, seq=2))
+    bundle.write_bytes(sim.full(new))  # seq 2, chained to seq 1
 
     def fresh_home(i):
         home = tmp_path / f"run{i}"
         home.mkdir(mode=0o700)
-        shutil.copy2(base / STORE_FILE_NAME, home / STORE_FILE_NAME)
+        for name in os.listdir(base):  # the store and its role file
+            shutil.copy2(base / name, home / name)
         return home
 
     # One unkilled run measures how long the write takes, from "tx" to "applied" (committed).
@@ -87,6 +87,7 @@ def _kill_loop(tmp_path, center, n_entries, kills, seed):
             assert state.seq in (1, 2), f"kill {i}: seq {state.seq}"
             expected = old if state.seq == 1 else new
             assert state.entries == len(expected)
+            assert store.chain_digest(1, state.seq) == state.digest  # list and chain together
             assert store.hot_list().equals(expected), f"kill {i}: list is neither old nor new"
         outcomes.append(state.seq)
         shutil.rmtree(home)
@@ -97,14 +98,14 @@ def _kill_loop(tmp_path, center, n_entries, kills, seed):
     return outcomes
 
 
-def test_kill_during_apply_leaves_old_or_new_fast(tmp_path, center):
-    outcomes = _kill_loop(tmp_path, center, n_entries=50_000, kills=5, seed=31)
+def test_kill_during_apply_leaves_old_or_new_fast(tmp_path, sim):
+    outcomes = _kill_loop(tmp_path, sim, n_entries=50_000, kills=5, seed=31)
     assert len(outcomes) == 5
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL")
-def test_kill_during_apply_leaves_old_or_new_1m(tmp_path, center):
-    outcomes = _kill_loop(tmp_path, center, n_entries=1_000_000, kills=25, seed=41)
+def test_kill_during_apply_leaves_old_or_new_1m(tmp_path, sim):
+    outcomes = _kill_loop(tmp_path, sim, n_entries=1_000_000, kills=25, seed=41)
     assert len(outcomes) == 25
     print(f"kills that left the old list: {outcomes.count(1)}, the new: {outcomes.count(2)}")

@@ -1,0 +1,411 @@
+"""Profile `ir`: bits <-> signed burst durations (us; + mark, - space) for 38 kHz IR links.
+
+The code (numbers in ``ir_config.py``): blocks of 16 symbols of 3 bits, each symbol the
+distance (c + s) x 225 us from one burst's leading edge to the next; a block opens with a
+737 us sync burst. Bits are whitened per block with a fixed pseudo-random pattern.
+
+Modulator: whole blocks as soon as 48 bits are in; ``flush`` fills the last block with the
+pattern's own bits (zeros after whitening... any fill works: the frame layer drops it) and ends
+with a terminator burst where the next sync would start, so the last distance is measurable
+and the stream ends with a mark (as ir-ctl wants). Between two flushed transmissions the sink
+puts a silence (a space), as ir-ctl does between files.
+
+Demodulator, per run of bursts without a silence longer than ``gap_us``:
+- input values are merged into alternating marks and spaces (two marks in a row are counted
+  and joined; zeros dropped), marks kept as (leading edge, width) in absolute us;
+- each burst's position is the mean of its leading edge and its trailing edge minus the
+  nominal width and the local mean stretch (+-``phase_window_marks`` bursts): two
+  independent looks, so +-100 us of jitter per edge becomes a triangular +-100 us with half
+  the variance;
+- the lattice phase is the circular mean of the positions over the same window (it follows
+  a clock offset), unwrapped along the run; positions become lattice indices and offset
+  probabilities (noise rms from the same window);
+- a block runs from a sync burst to the next (or to the silence that ends the run); 16
+  distances decode directly, 15 or 17 by weighing where the lost or spurious burst was
+  (``ir_blocks.py``), 16k as k blocks (a sync burst read as an ordinary one), anything else as
+  erased blocks, as many as the time it spans holds. Bursts before the first sync of a run
+  (a receiver starting mid-stream) are dropped.
+
+Invariants: a block is decoded once every burst its estimates read is known (its own, the next
+sync and ``phase_window_marks`` beyond, or the end of its run), from a fixed set of bursts, so
+the LLRs depend only on the concatenated input, never on its chunking; 48 LLRs per block;
+memory bounded by one run's unfinished block plus the window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .ir_blocks import (SYMBOL_OF_LABEL, decode_lost, decode_regular, decode_spurious, distance_probs,
+                        offset_probs, symbol_likelihoods, symbol_llrs)
+from .ir_config import BITS_PER_SYMBOL, IR, IrConfig, IrStats
+
+__all__ = ["IR", "IrConfig", "IrDemodulator", "IrModulator", "IrStats"]
+
+# Noise rms of a burst position, in lattices: floor 0.05 (11 us: no LLR is certain beyond what
+# 1 us timestamps and codes allow), cap 0.35 (beyond it decisions are noise anyway).
+_SIGMA_RANGE = (0.05, 0.35)
+# Per-burst stretch values are clipped to this range (us) before averaging: a spurious pulse
+# merged into a burst, or a burst cut by another, must not pull the mean.
+_STRETCH_CLIP = (-100.0, 200.0)
+# Estimates nest three windows (stretch -> position -> phase -> noise), so a burst's values
+# depend on bursts up to 3 windows away: that much history and look-ahead is kept.
+_REACH = 3
+
+
+def _whitening(config: IrConfig) -> np.ndarray:
+    return np.random.default_rng(config.whitening_seed).integers(0, 2, config.bits_per_block, dtype=np.uint8)
+
+
+class IrModulator:
+    """Bits (uint8 0/1) -> int32 signed durations in us (+ mark, - space, alternating)."""
+
+    def __init__(self, config: IrConfig = IR):
+        if not isinstance(config, IrConfig):
+            raise TypeError(f"config must be IrConfig, got {type(config).__name__}")
+        self.config = config
+        self._white = _whitening(config)
+        c = config
+        self._marks = np.full(c.symbols_per_block, c.mark_us, dtype=np.int64)
+        self._marks[0] = c.sync_mark_us
+        self._offsets = np.full(c.symbols_per_block, c.min_lattices, dtype=np.int64)
+        self._offsets[0] = c.sync_lattices
+        self.reset()
+
+    def __repr__(self) -> str:
+        return f"IrModulator({self.config!r})"
+
+    @property
+    def bits_per_second(self) -> float:
+        return self.config.bits_per_second
+
+    def reset(self) -> None:
+        self._pending = np.zeros(0, dtype=np.uint8)
+        self._started = False
+
+    def process(self, bits: np.ndarray) -> np.ndarray:
+        """bits: uint8 (n,) of 0/1 -> int32 (32 per whole block,) durations."""
+        b = np.asarray(bits)
+        if b.ndim != 1 or not (np.issubdtype(b.dtype, np.integer) or b.dtype == np.bool_):
+            raise TypeError(f"bits must be a 1-D integer array of 0/1, got {b.dtype} shape {b.shape}")
+        if b.size and (b.min() < 0 or b.max() > 1):
+            raise ValueError("bits must hold only 0 and 1")
+        b = np.concatenate((self._pending, b.astype(np.uint8)))
+        per = self.config.bits_per_block
+        n = len(b) // per
+        self._pending = b[n * per :]
+        return self._blocks(b[: n * per].reshape(n, per))
+
+    def flush(self) -> np.ndarray:
+        """-> int32: the last block (filled) and a terminator burst; then resets."""
+        if not self._started and len(self._pending) == 0:
+            return np.zeros(0, dtype=np.int32)
+        per = self.config.bits_per_block
+        out = []
+        if len(self._pending):
+            fill = self._white[len(self._pending) :]  # whitens to zeros
+            out.append(self._blocks(np.concatenate((self._pending, fill)).reshape(1, per)))
+        out.append(np.array([self.config.mark_us], dtype=np.int32))
+        self.reset()
+        return np.concatenate(out)
+
+    def _blocks(self, bits: np.ndarray) -> np.ndarray:
+        """(n, 48) bits -> (n * 32,) durations."""
+        c = self.config
+        if len(bits) == 0:
+            return np.zeros(0, dtype=np.int32)
+        self._started = True
+        w = bits ^ self._white[None, :]
+        labels = w.reshape(len(bits), c.symbols_per_block, BITS_PER_SYMBOL) @ np.array([4, 2, 1])
+        s = SYMBOL_OF_LABEL[labels]
+        distance = (self._offsets[None, :] + s) * c.lattice_us
+        out = np.empty((len(bits), 2 * c.symbols_per_block), dtype=np.int64)
+        out[:, 0::2] = self._marks[None, :]
+        out[:, 1::2] = -(distance - self._marks[None, :])
+        return out.ravel().astype(np.int32)
+
+
+class IrDemodulator:
+    """Signed durations (int, us; any chunking) -> float32 LLRs, 48 per block."""
+
+    def __init__(self, config: IrConfig = IR):
+        if not isinstance(config, IrConfig):
+            raise TypeError(f"config must be IrConfig, got {type(config).__name__}")
+        self.config = config
+        self._white = _whitening(config)
+        self._flip = (1 - 2 * self._white.astype(np.float32))
+        self.reset()
+
+    def __repr__(self) -> str:
+        return f"IrDemodulator({self.config!r})"
+
+    @property
+    def bits_per_second(self) -> float:
+        return self.config.bits_per_second
+
+    @property
+    def stats(self) -> IrStats:
+        return self._stats
+
+    def reset(self) -> None:
+        self._stats = IrStats()
+        self._reset_chain()
+
+    def _reset_chain(self) -> None:
+        self._t = 0  # absolute time (us) where the open value starts
+        self._open_sign = 0  # sign of the value still open (may continue), 0 = none
+        self._open_len = 0
+        self._lead = np.zeros(0, dtype=np.int64)  # bursts of the current run
+        self._width = np.zeros(0, dtype=np.int64)
+        self._done = 0  # bursts of the run already decoded (the next block's sync index)
+        self._synced = False
+        self._lost_from: int | None = None  # start (us) of a block cut by a silence
+
+    # -- input ---------------------------------------------------------------------------
+
+    def process(self, durations: np.ndarray) -> np.ndarray:
+        """durations: integer (n,) signed us -> float32 (48 k,) LLRs."""
+        d = np.asarray(durations)
+        if d.ndim != 1 or not np.issubdtype(d.dtype, np.integer):
+            raise TypeError(f"durations must be a 1-D integer array, got {d.dtype} shape {d.shape}")
+        d = d.astype(np.int64)
+        zeros = int(np.count_nonzero(d == 0))
+        d = d[d != 0]
+        if self._open_sign:
+            d = np.concatenate(([self._open_sign * self._open_len], d))
+        out: list[np.ndarray] = []
+        irregular = zeros
+        if len(d):
+            sign = np.sign(d)
+            starts = np.flatnonzero(np.concatenate(([True], sign[1:] != sign[:-1])))
+            lengths = np.add.reduceat(np.abs(d), starts)
+            irregular += len(d) - len(starts)
+            signs = sign[starts]
+            # The last run may continue in the next call: keep it open.
+            self._open_sign, self._open_len = int(signs[-1]), int(lengths[-1])
+            out += self._values(signs[:-1], lengths[:-1])
+        if irregular:
+            self._stats = dataclasses.replace(self._stats, irregular_values=self._stats.irregular_values + irregular)
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def flush(self) -> np.ndarray:
+        """Decode everything buffered (the end counts as a silence); then restart. Stats kept."""
+        out = []
+        if self._open_sign:
+            out += self._values(np.array([self._open_sign]), np.array([self._open_len]))
+            self._open_sign = 0
+        out += self._end_run(gap_end=None)
+        self._reset_chain()
+        return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
+
+    def _values(self, signs: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+        """Finished marks and spaces, in order -> LLRs of the blocks they complete."""
+        c = self.config
+        t = self._t + np.concatenate(([0], np.cumsum(lengths)))
+        self._t = int(t[-1])
+        is_mark = signs > 0
+        lead, width = t[:-1][is_mark], lengths[is_mark]
+        mark_pos = np.cumsum(is_mark) - 1  # index (in this call) of the last mark at each value
+        gaps = np.flatnonzero(~is_mark & (lengths > c.gap_us))
+        out: list[np.ndarray] = []
+        first = 0
+        s = self._stats
+        self._stats = dataclasses.replace(s, marks=s.marks + int(len(lead)), gaps=s.gaps + len(gaps))
+        for g in gaps:  # a run ends: decode it whole, start the next after the silence
+            upto = int(mark_pos[g]) + 1
+            self._append(lead[first:upto], width[first:upto])
+            out += self._end_run(gap_end=int(t[g + 1]))
+            first = upto
+        self._append(lead[first:], width[first:])
+        out += self._decode(closed=False)
+        return out
+
+    def _append(self, lead: np.ndarray, width: np.ndarray) -> None:
+        if len(lead):
+            self._lead = np.concatenate((self._lead, lead))
+            self._width = np.concatenate((self._width, width))
+
+    def _end_run(self, gap_end: int | None) -> list[np.ndarray]:
+        out = self._decode(closed=True)
+        self._lead = np.zeros(0, dtype=np.int64)
+        self._width = np.zeros(0, dtype=np.int64)
+        self._done = 0
+        self._synced = False
+        if gap_end is None and self._lost_from is not None:  # the end: one block for the rest
+            out.append(self._erase(1))
+            self._lost_from = None
+        return out
+
+    # -- decoding ------------------------------------------------------------------------
+
+    def _spans(self, sync: np.ndarray, n: int, closed: bool) -> list[tuple[int, int, bool]]:
+        """Blocks (a, b, to_sync) ready to decode from self._done: bursts a..b-1, where b-1 is
+        the next sync if to_sync. A sync that would leave fewer than k - 1 distances before it
+        while the one after closes a whole block is taken as an ordinary burst widened by a
+        spurious pulse."""
+        c = self.config
+        k, w = c.symbols_per_block, _REACH * c.phase_window_marks
+        ends = [int(i) for i in sync if i > self._done]
+        spans = []
+        start = self._done
+        i = 0
+        while i < len(ends):
+            e = ends[i]
+            if e - start < k - 1 and i + 1 == len(ends) and not closed:
+                return spans  # a short block: wait for the next sync to tell if this one is false
+            if e - start < k - 1 and i + 1 < len(ends) and k - 1 <= ends[i + 1] - start <= k + 1:
+                i += 1  # a false sync inside the block
+                continue
+            if e + w >= n and not closed:
+                return spans
+            spans.append((start, e + 1, True))
+            start = e
+            i += 1
+        if closed and start < n:
+            spans.append((start, n, False))
+        return spans
+
+    def _decode(self, closed: bool) -> list[np.ndarray]:
+        """Decode every block of the run whose bursts and window are all known."""
+        c = self.config
+        w = _REACH * c.phase_window_marks
+        n = len(self._lead)
+        sync = np.flatnonzero(self._width > c.sync_threshold_us)
+        sync = sync[sync >= self._done]
+        out: list[np.ndarray] = []
+        if not self._synced:  # a run (or a receiver) starts mid-block: wait for a sync
+            if len(sync) == 0:
+                self._done = max(self._done, n - w)  # nothing before here can matter
+                self._trim()
+                return out
+            self._done = int(sync[0])
+            self._synced = True
+            if self._lost_from is not None:  # blocks lost in the silence before this sync
+                blocks = int(round((self._lead[self._done] - self._lost_from) / c.mean_block_us))
+                out.append(self._erase(max(1, blocks)))
+                self._lost_from = None
+        spans = self._spans(sync, n, closed)
+        if spans:
+            lo = max(0, spans[0][0] - w)
+            hi = min(n, spans[-1][1] + w)
+            out += self._blocks(spans, *self._estimate(lo, hi), lo)
+            self._done = spans[-1][1] - 1 if spans[-1][2] else n
+        self._trim()
+        return out
+
+    def _trim(self) -> None:
+        """Keep the bursts from the window's reach before the next block on."""
+        keep = max(0, min(self._done, len(self._lead)) - _REACH * self.config.phase_window_marks)
+        if keep:
+            self._lead = self._lead[keep:]
+            self._width = self._width[keep:]
+            self._done -= keep
+
+    def _estimate(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Bursts lo..hi-1 -> (lattice index, distance to it, noise rms, offset probabilities)."""
+        c = self.config
+        lead = self._lead[lo:hi].astype(np.float64)
+        width = self._width[lo:hi].astype(np.float64)
+        nominal = np.where(width > c.sync_threshold_us, c.sync_mark_us, c.mark_us)
+        w = c.phase_window_marks
+        mean_stretch = _window_mean(np.clip(width - nominal, *_STRETCH_CLIP), w)
+        pos = lead + 0.5 * (width - nominal - mean_stretch)
+        lattice = float(c.lattice_us)
+        rot = np.exp(2j * np.pi * pos / lattice)
+        phase = np.unwrap(np.angle(_window_mean(rot, w)) * lattice / (2 * np.pi), period=lattice)
+        r = (pos - phase) / lattice
+        idx = np.round(r)
+        frac = r - idx
+        sigma = np.clip(np.sqrt(_window_mean(frac * frac, w)), *_SIGMA_RANGE)
+        if len(pos) > 4 * w:  # stats from bursts whose windows are whole (edges lag a ramp)
+            # A sender clock fast by e shortens every distance: the phase falls by e per us.
+            slope = np.polyfit(pos[w:-w] - pos[w], phase[w:-w], 1)[0]
+            self._stats = dataclasses.replace(
+                self._stats, clock_offset_ppm=float(-slope * 1e6), level=float(np.mean(mean_stretch)),
+                snr_db=float(20 * np.log10(0.5 / np.mean(sigma))))
+        return idx.astype(np.int64), frac, sigma, offset_probs(frac, sigma)
+
+    def _blocks(self, spans, n, frac, sigma, p, lo) -> list[np.ndarray]:
+        """Decode spans (see ``_spans``) from the per-burst estimates of bursts lo..; the regular
+        ones (16 distances, or 16 j) all at once."""
+        c = self.config
+        k = c.symbols_per_block
+        # Every distance between consecutive bursts of the batch.
+        delta = distance_probs(p[:-1], p[1:])
+        d_hat = n[1:] - n[:-1]
+        parts: list[tuple[int, np.ndarray]] = []
+        regular = []
+        repaired = 0
+        for a, b, to_sync in spans:
+            count = b - a - 1
+            i0 = a - lo
+            if count > 0 and count % k == 0:
+                regular.append(np.arange(i0, i0 + count))
+                parts.append((len(regular) - 1, None))
+                continue
+            offsets = np.full(max(count, 0), c.min_lattices)
+            offsets[:1] = c.sync_lattices
+            if count in (k - 1, 2 * k - 1):  # a burst lost; in 2k - 1 most likely the sync
+                c_full = np.full(count + 1, c.min_lattices)
+                c_full[::k] = c.sync_lattices
+                post = decode_lost(delta[i0 : i0 + count], d_hat[i0 : i0 + count], c_full)
+            elif count == k + 1:
+                sl = slice(i0, i0 + count + 1)
+                post = decode_spurious(p[sl], n[sl], frac[sl], sigma[sl], c.sync_lattices, c.min_lattices, k)
+            elif to_sync:
+                parts.append((-1, self._erase(max(1, int(round(count / k))))))
+                continue
+            else:  # cut short by a silence: erased once the next sync tells how much was lost
+                self._lost_from = int(self._lead[a])
+                continue
+            repaired += 1
+            parts.append((-1, self._llrs(post)))
+        if regular:
+            rows = np.concatenate(regular)
+            offsets = np.full(len(rows), c.min_lattices)
+            offsets[::k] = c.sync_lattices  # every block's first distance (16 j: syncs read as ordinary)
+            post = decode_regular(symbol_likelihoods(delta[rows], d_hat[rows], offsets))
+            bounds = np.cumsum([0] + [len(r) for r in regular]) * BITS_PER_SYMBOL
+            llr = self._llrs(post)
+            regular_llrs = [llr[bounds[i] : bounds[i + 1]] for i in range(len(regular))]
+        s = self._stats
+        self._stats = dataclasses.replace(s, blocks_repaired=s.blocks_repaired + repaired)
+        return [regular_llrs[i] if i >= 0 else part for i, part in parts]
+
+    def _llrs(self, post: np.ndarray) -> np.ndarray:
+        """(16 j, 8) symbol posteriors -> de-whitened LLRs, counted."""
+        c = self.config
+        llr = (symbol_llrs(post).reshape(-1, c.bits_per_block) * self._flip[None, :]).ravel()
+        s = self._stats
+        blocks = llr.size // c.bits_per_block
+        self._stats = dataclasses.replace(s, blocks=s.blocks + blocks, symbols=s.symbols + blocks * c.symbols_per_block,
+                                          bits=s.bits + llr.size)
+        return llr
+
+    def _erase(self, blocks: int) -> np.ndarray:
+        s = self._stats
+        llr = np.zeros(blocks * self.config.bits_per_block, dtype=np.float32)
+        self._stats = dataclasses.replace(s, blocks=s.blocks + blocks, blocks_erased=s.blocks_erased + blocks,
+                                          bits=s.bits + llr.size)
+        return llr
+
+
+# Window sums are taken in fixed point (2^-24 steps): integer sums are exact, so a burst's
+# estimate is bit-identical whichever batch it is computed in (float running sums are not:
+# their rounding depends on where the sum starts).
+_FIXED = float(2**24)
+
+
+def _window_mean(x: np.ndarray, half: int) -> np.ndarray:
+    """Mean of x over [i - half, i + half] clipped to the array, for every i (|x| < 1e6)."""
+    if np.iscomplexobj(x):
+        return _window_mean(x.real, half) + 1j * _window_mean(x.imag, half)
+    n = len(x)
+    q = np.round(np.asarray(x, dtype=np.float64) * _FIXED).astype(np.int64)
+    csum = np.concatenate(([0], np.cumsum(q)))
+    i = np.arange(n)
+    lo = np.maximum(i - half, 0)
+    hi = np.minimum(i + half + 1, n)
+    return (csum[hi] - csum[lo]) / _FIXED / (hi - lo)

@@ -1,0 +1,145 @@
+"""Soft decoding of one IR block: burst positions on the lattice -> symbol probabilities ->
+bit LLRs, including blocks that lost one burst or gained a spurious one.
+
+Per burst i the receiver has its lattice index n_i (rounded) and the probabilities p_i(o) that
+the true index is n_i + o, o in {-1, 0, +1} (Gaussian in the distance to the lattice point).
+The distance between bursts i and i+1 is d = n_{i+1} - n_i + delta with
+P(delta) = sum_{o2 - o1 = delta} p_i(o1) p_{i+1}(o2), delta in -2..2, and carries the symbol
+s = d - c (c = 5 after the sync burst, 3 otherwise); mass outside 0..7 is impossible.
+
+A block should hold 16 distances. With 15, one burst was lost: for each distance j, the
+hypothesis "j holds two symbols" is weighed by the probability of its length as a sum of two
+symbols against that of a single one, and every symbol's distribution is the mixture over the
+hypotheses (a burst lost where the merged length is impossible for one symbol is found for
+certain; elsewhere the block's LLRs get weaker, not wrong). With 17, one burst is spurious:
+each interior burst's removal is weighed likewise, times how far off the lattice it is.
+
+Invariant: pure functions of their arguments; probabilities are floored at 1e-30 before logs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ir_config import BITS_PER_SYMBOL, SYMBOL_VALUES
+
+GRAY = np.array([s ^ (s >> 1) for s in range(SYMBOL_VALUES)], dtype=np.int64)
+# LABEL_BITS[s, b]: bit b (most significant first) of symbol s's Gray label.
+LABEL_BITS = ((GRAY[:, None] >> np.arange(BITS_PER_SYMBOL - 1, -1, -1)[None, :]) & 1).astype(np.uint8)
+# SYMBOL_OF_LABEL[g]: the symbol whose label is g (the modulator's map).
+SYMBOL_OF_LABEL = np.argsort(GRAY)
+LLR_LIMIT = 30.0
+_FLOOR = 1e-30
+_OFFSETS = np.array([-1.0, 0.0, 1.0])
+
+
+def offset_probs(frac: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """(n,) distances to the nearest lattice point (lattices, |frac| <= 0.5) and noise rms ->
+    (n, 3) probabilities of offsets -1, 0, +1."""
+    z = -((frac[:, None] - _OFFSETS[None, :]) ** 2) / (2 * sigma[:, None] ** 2)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def lattice_density(frac: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Density (per lattice) of a real burst at ``frac`` from its lattice point."""
+    z = (frac[:, None] - _OFFSETS[None, :]) / sigma[:, None]
+    return np.sum(np.exp(-0.5 * z * z), axis=1) / (np.sqrt(2 * np.pi) * sigma)
+
+
+def distance_probs(p_from: np.ndarray, p_to: np.ndarray) -> np.ndarray:
+    """(k, 3), (k, 3) offset probabilities -> (k, 5) probabilities of delta = -2..2."""
+    out = np.zeros((len(p_from), 5))
+    for o1 in range(3):
+        for o2 in range(3):
+            out[:, o2 - o1 + 2] += p_from[:, o1] * p_to[:, o2]
+    return out
+
+
+def symbol_likelihoods(delta: np.ndarray, d_hat: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """(k, 5) delta probabilities, rounded distances and offsets c -> (k, 8) P(observation | s)
+    up to a common factor: P(delta = s + c - d_hat)."""
+    idx = np.arange(SYMBOL_VALUES)[None, :] + c[:, None] - d_hat[:, None] + 2
+    ok = (idx >= 0) & (idx <= 4)
+    return np.where(ok, np.take_along_axis(delta, np.clip(idx, 0, 4), axis=1), 0.0)
+
+
+def _normalise(q: np.ndarray) -> np.ndarray:
+    tot = q.sum(axis=-1, keepdims=True)
+    return np.where(tot > _FLOOR, q / np.maximum(tot, _FLOOR), 1.0 / SYMBOL_VALUES)
+
+
+def decode_regular(lik: np.ndarray) -> np.ndarray:
+    """(16, 8) likelihoods -> (16, 8) symbol posteriors (uniform prior)."""
+    return _normalise(lik)
+
+
+def decode_lost(delta: np.ndarray, d_hat: np.ndarray, c_full: np.ndarray) -> np.ndarray:
+    """Blocks of len(c_full) symbols seen as len(c_full) - 1 distances (one burst lost) ->
+    (len(c_full), 8) posteriors. c_full: the offset c of every symbol position.
+
+    Hypothesis j: distance j holds positions j and j+1; distances before it sit at their own
+    positions, those after it one position later (their offsets c taken from there).
+    """
+    k = len(d_hat)
+    n_symbols = len(c_full)
+    lik_same = symbol_likelihoods(delta, d_hat, c_full[:-1])
+    lik_next = symbol_likelihoods(delta, d_hat, c_full[1:])
+    l_same = np.log(np.maximum(lik_same.sum(axis=1) / SYMBOL_VALUES, _FLOOR))
+    l_next = np.log(np.maximum(lik_next.sum(axis=1) / SYMBOL_VALUES, _FLOOR))
+    # joint[j, s_a, s_b] = P(delta = s_a + s_b + c_a + c_b - d_hat) for delta in -2..2.
+    s_sum = np.arange(SYMBOL_VALUES)[:, None] + np.arange(SYMBOL_VALUES)[None, :]
+    idx = s_sum[None, :, :] + (c_full[:-1] + c_full[1:] - d_hat + 2)[:, None, None]
+    ok = (idx >= 0) & (idx <= 4)
+    joint = np.where(ok, np.take_along_axis(delta[:, None, :], np.clip(idx, 0, 4).reshape(k, 1, -1), axis=2)
+                     .reshape(k, SYMBOL_VALUES, SYMBOL_VALUES), 0.0)
+    before = np.concatenate(([0.0], np.cumsum(l_same)))[:k]  # sum of l_same[i < j]
+    after = np.concatenate((np.cumsum(l_next[::-1])[::-1][1:], [0.0]))  # sum of l_next[i > j]
+    logw = np.log(np.maximum(joint.sum(axis=(1, 2)) / SYMBOL_VALUES**2, _FLOOR)) + before + after
+    hyp = np.arange(k)[:, None]
+    q = np.arange(n_symbols)[None, :]
+    same, nxt = _normalise(lik_same), _normalise(lik_next)
+    post = np.where((q < hyp)[:, :, None], same[np.clip(q, 0, k - 1)][0][None, :, :],
+                    nxt[np.clip(q - 1, 0, k - 1)][0][None, :, :])
+    post[np.arange(k), np.arange(k)] = _normalise(joint.sum(axis=2))
+    post[np.arange(k), np.arange(k) + 1] = _normalise(joint.sum(axis=1))
+    w = np.exp(logw - logw.max())
+    return np.tensordot(w / w.sum(), post, axes=1)
+
+
+def decode_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sigma: np.ndarray,
+                    c_first: int, c_rest: int, n_symbols: int) -> np.ndarray:
+    """n_symbols + 2 bursts (one spurious, never the first or last) -> (n_symbols, 8) posteriors.
+
+    p: (m, 3) offset probabilities, n: (m,) lattice indices, frac / sigma: (m,) of the bursts.
+    """
+    m = len(n)
+    c = np.full(m - 1, c_rest)
+    c[0] = c_first
+    delta = distance_probs(p[:-1], p[1:])
+    lik = symbol_likelihoods(delta, n[1:] - n[:-1], c)
+    single = np.log(np.maximum(lik.sum(axis=1) / SYMBOL_VALUES, _FLOOR))
+    base = _normalise(lik)
+    # Removing burst j merges distances j-1 and j into one from burst j-1 to j+1.
+    js = np.arange(1, m - 1)
+    merged_delta = distance_probs(p[js - 1], p[js + 1])
+    merged = symbol_likelihoods(merged_delta, n[js + 1] - n[js - 1], c[js - 1])
+    off_lattice = -np.log(np.maximum(lattice_density(frac[js], sigma[js]), _FLOOR))
+    logw = (np.log(np.maximum(merged.sum(axis=1) / SYMBOL_VALUES, _FLOOR))
+            - single[js - 1] - single[js] + off_lattice)
+    q = np.arange(n_symbols)[None, :]
+    src = np.where(q < js[:, None] - 1, q, q + 1)
+    post = base[np.clip(src, 0, len(base) - 1)]
+    post[np.arange(len(js)), js - 1] = _normalise(merged)
+    w = np.exp(logw - logw.max())
+    return np.tensordot(w / w.sum(), post, axes=1)
+
+
+def symbol_llrs(post: np.ndarray) -> np.ndarray:
+    """(k, 8) symbol posteriors -> float32 (k * 3,) bit LLRs, log P(0) / P(1), label bits
+    most significant first."""
+    zero = post @ (1 - LABEL_BITS).astype(np.float64)  # (k, 3): P(bit = 0)
+    one = post @ LABEL_BITS.astype(np.float64)
+    llr = np.log(np.maximum(zero, _FLOOR)) - np.log(np.maximum(one, _FLOOR))
+    return np.clip(llr, -LLR_LIMIT, LLR_LIMIT).astype(np.float32).ravel()
