@@ -14,7 +14,7 @@
   < 300 MB).
 
 Run: PYTHONPATH=$PWD .venv/bin/python -m pytest bench/test_fm_link.py --benchmark-only -q -s
-(about an hour on one core: the thresholds run 1000 frames a point; fm-robust frames last
+(about 25 minutes on one core: the thresholds run 1000 frames a point; fm-robust frames last
 0.71 s, so 12 minutes of air a point). Figures print as tables and go to extra_info.
 The link runs as a stream (bench/fm_linksim.py), so memory stays flat whatever the length.
 """
