@@ -155,9 +155,7 @@ class TimingRecovery:
             psi_pts = np.concatenate(([self._last_psi], psi))
         psi_pts = np.maximum.accumulate(psi_pts)
         ks = np.arange(self._next, int(np.floor(psi_pts[-1])) + 1)
-        j = np.clip(np.searchsorted(psi_pts, ks, side="right") - 1, 0, psi_pts.size - 2)
-        frac = (ks - psi_pts[j]) / np.maximum(psi_pts[j + 1] - psi_pts[j], 1e-12)
-        at = c_pts[j] + frac * (c_pts[j + 1] - c_pts[j]) + self._history
+        at = np.interp(ks, psi_pts, c_pts) + self._history  # psi is increasing: invert it
         buf = np.concatenate((self._y, y))
         whole = np.floor(at).astype(np.int64)
         symbols = cubic_interpolate(buf, whole, (at - whole).astype(np.float32))

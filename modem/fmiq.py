@@ -88,6 +88,7 @@ _NOISE_BINS = 1024
 # a shift that flips between two bins each block would put DC steps into the MPX).
 _SHIFT_HYSTERESIS = 0.75
 _EQUALISE_AT_HZ = 76_000.0  # the data subcarrier: the discriminator's droop is undone there
+_LEVEL_EVERY = 4  # blocks between level and CNR measurements (every 109 ms at 1.2 MHz)
 _CNR_CAP_DB = 99.0  # reported CNR is clipped to +-99 dB, a bound for display and JSON
 # After a frame whose residual offset exceeds this, the next frame is re-acquired. Bass biases
 # one frame's mean by at most ~0.1 x 0.4 x 75 kHz = 3 kHz, well under it.
@@ -271,7 +272,8 @@ class FmIqDemodulator:
         # The residual is measured against the shift applied (whole bins), not the estimate.
         error = self._applied_hz + residual - self._offset_hz
         self._offset_hz = float(np.clip(self._offset_hz + self._alpha * error, -limit, limit))
-        self._update_levels(block, spectrum, y)
+        if self._frames % _LEVEL_EVERY == 0:
+            self._update_levels(block, spectrum, y)
         self._frames += 1
         return self._equalise(rad)
 
@@ -346,11 +348,13 @@ class FmIqDemodulator:
         """Mean frequency of the block (Hz); the very first block leaves out the outputs whose
         filter window still reaches into the zeros before the input (their phase is noise)."""
         first = self._startup if self._frames == 0 else 0
-        return float(np.mean(rad[first:], dtype=np.float64)) * self.mpx_rate_hz / (2 * math.pi)
+        part = rad[first:]
+        return float(np.add.reduce(part)) / max(part.size, 1) * self.mpx_rate_hz / (2 * math.pi)
 
     def _update_levels(self, block: np.ndarray, spectrum: np.ndarray, y: np.ndarray) -> None:
-        """Input power and CNR, smoothed."""
-        a = self._alpha if self._frames else 1.0
+        """Input power and CNR, smoothed over offset_time_constant_s; measured on every
+        _LEVEL_EVERY-th block (they are quality figures, not data: a fifth of the cost)."""
+        a = min(1.0, _LEVEL_EVERY * self._alpha) if self._frames else 1.0
         n = self._plan.fft_size
         new = block[self._plan.overlap:]
         p_total = float(np.vdot(new, new).real) / max(new.size, 1)
