@@ -1,4 +1,5 @@
-"""The reference captures of captures/ decode, through the CLI, to what MANIFEST.toml says."""
+"""The reference captures of captures/ (fm I/Q and MPX, audio, audio-robust) decode, through the
+CLI, to what MANIFEST.toml says."""
 
 from __future__ import annotations
 
@@ -17,19 +18,12 @@ from receiver.store.store import TerminalStore
 
 CAPTURES = ROOT / "captures"
 MANIFEST = tomllib.loads((CAPTURES / "MANIFEST.toml").read_text())
-# The captures hold frame format v2 and a version-1 (unencrypted, old trust model) key file:
-# each test here fails on that alone (KeyFileError "key file version 1"; no v3 frame found,
-# old_format reported instead). The lead regenerates them with make_captures.py.
-pytestmark = pytest.mark.skip(
-    reason="captures are regenerated after the frame v3 / trust v2 formats land")
-
-
 @pytest.mark.parametrize("capture", MANIFEST["capture"], ids=lambda c: c["file"])
 def test_capture_decodes_to_its_manifest(tmp_path, capture):
     path = CAPTURES / capture["file"]
     data = path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == capture["sha256"], "capture changed: re-run make_captures.py"
-    assert len(data) < 5.5 * 2**20
+    assert len(data) < 10 * 2**20
     home = tmp_path / "t"
     keys = TerminalKeys.from_file((CAPTURES / MANIFEST["keys"]).read_bytes())
     TerminalStore.create(home, keys).close()
@@ -39,7 +33,8 @@ def test_capture_decodes_to_its_manifest(tmp_path, capture):
     events = events_of(r.stdout)
     start = events[0]
     assert start["format"] == capture["format"] and start["sample_rate_hz"] == capture["sample_rate_hz"]
-    applied = {e["seq"]: e for e in events if e["event"] == "bundle_applied"}
+    applied = {e["seq"]: e for e in events
+               if e["event"] == "bundle_applied" and e["kind"] in ("full", "delta")}
     for bundle in capture["bundles"]:
         assert applied[bundle["seq"]]["kind"] == bundle["kind"]
         assert applied[bundle["seq"]]["entries"] == bundle["entries"]
@@ -53,10 +48,10 @@ def test_capture_decodes_to_its_manifest(tmp_path, capture):
 
 def test_manifest_bundle_hashes_are_what_went_on_air(tmp_path):
     """The sha256 of each bundle in MANIFEST is the sha256 of the bytes a decoder rebuilds."""
-    capture = next(c for c in MANIFEST["capture"] if c["format"] == "wav")
+    capture = next(c for c in MANIFEST["capture"] if c["file"] == "fm-mpx-small.wav")
     with open_source(str(CAPTURES / capture["file"])) as source:
         kind = InputKind.IQ if source.is_iq else InputKind.BASEBAND
         pipe = ReceivePipeline(PipelineConfig("fm", kind, source.sample_rate_hz))
         events = [e for block in source for e in pipe.process(block)] + pipe.finish()
     got = {hashlib.sha256(e.data).hexdigest() for e in events if isinstance(e, BundleReceived)}
-    assert got == {b["sha256"] for b in capture["bundles"]}
+    assert {b["sha256"] for b in capture["bundles"]} <= got  # key set, heartbeat... beside them
