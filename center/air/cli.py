@@ -26,6 +26,8 @@ import sys
 import time
 from typing import TextIO
 
+import numpy as np
+
 from center.air.broadcast_loop import BroadcastLoop
 from center.cli_output import check_out
 from center.errors import UsageError
@@ -37,7 +39,11 @@ from center.air.render import CarouselRenderer, RenderConfig, file_fields, rende
 from center.air.sinks import FileSink, SoundCardSink
 from crypto import BundleKind
 from modem import Baseband, InputKind, TxOptions, modem_profile, profile_names
+from modem.irtext import ir_carousel_files
+
 from modem.rates import hz_argument
+
+IR_EXTENSION = ".ir"  # `.ir` pulse text (ir-ctl), written as a numbered series
 
 SOUND_CARD_RATE_HZ = 192_000  # the top rate of common sound cards: > 2 x 88 825 Hz (fm)
 DEFAULT_POLL_S = 1.0
@@ -50,6 +56,8 @@ ROLE = "center"
 
 
 def cmd_render(args: argparse.Namespace, ctx) -> int:
+    if args.out.lower().endswith(IR_EXTENSION) or args.format == "ir":
+        return _render_ir_series(args, ctx)
     try:
         fmt, config = plan_output(args.out, args.format, args.profile, rate_hz=args.rate,
                                   duration_s=args.duration, level=args.injection,
@@ -79,6 +87,53 @@ def cmd_render(args: argparse.Namespace, ctx) -> int:
                         now=now, by=ctx.operator(args))
     ctx.emit({"file": args.out, "format": fmt, "rate": renderer.output_rate_hz,
               "seconds": round(seconds, 6), **render_summary(renderer)})
+    return 0
+
+
+def _render_ir_series(args: argparse.Namespace, ctx) -> int:
+    """``center render --profile ir --out NAME.ir``: the carousel as a numbered series of `.ir`
+    files NAME-0001.ir, ... each one ir-ctl transmission (<= 500 ms, <= 1023 values, pulse
+    first and last; ``modem.irtext.ir_carousel_files``). Play them with
+    ``for f in NAME-*.ir; do ir-ctl --send="$f"; done``; a receiver does not mind the gaps."""
+    if args.profile != "ir":
+        raise UsageError(f"{args.out}: `.ir` pulse text carries the ir profile only, not "
+                         f"{args.profile}")
+    for flag in ("rate", "injection"):
+        if getattr(args, flag, None) is not None:
+            raise UsageError(f"--{flag} does not apply to `.ir` pulse text (durations in µs)")
+    if args.with_programme:
+        raise UsageError("--with-programme adds an FM programme; profile ir has none")
+    if args.out == "-":
+        raise UsageError("a `.ir` series is several files: name one, e.g. --out carousel.ir")
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
+        raise UsageError(f"--duration {args.duration:g} must be above 0 s")
+    base = args.out[:-len(IR_EXTENSION)] if args.out.lower().endswith(IR_EXTENSION) else args.out
+    check_out(f"{base}-0001{IR_EXTENSION}", allow_stdout=False)
+    now = ctx.now()
+    with CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys")) as home:
+        bundles = home.carousel(now)
+        for warning in expiry_warnings(bundles, now):
+            ctx.warn(warning)
+        bundles = bundles + home.air_extras(bundles, now)
+        if not any(b.kind in (BundleKind.FULL, BundleKind.DELTA) for b in bundles):
+            raise UsageError("nothing on air: no list built yet; build a bundle first "
+                             "(hotcast center build --out FILE)")
+        config = RenderConfig(tx=TxOptions(), duration_s=args.duration)
+        renderer = CarouselRenderer(args.profile, bundles, config)
+        durations = np.concatenate([np.asarray(b, np.int64) for b in renderer.blocks()])
+        texts = ir_carousel_files(durations)
+        files = []
+        for i, text in enumerate(texts, 1):
+            path = f"{base}-{i:04d}{IR_EXTENSION}"
+            with open(path, "w", encoding="ascii") as f:
+                f.write(text)
+            files.append(path)
+        seconds = float(np.abs(durations).sum()) / 1e6
+        home.record_air("render", f"profile ir to {base}-*.ir: {_plan_text(renderer)}, "
+                        f"{len(files)} files, {seconds:.1f} s", now=now, by=ctx.operator(args))
+    ctx.emit({"files": files, "format": "ir", "seconds": round(seconds, 6),
+              "play": f'for f in {base}-*.ir; do ir-ctl --send="$f"; done',
+              **render_summary(renderer)})
     return 0
 
 
@@ -270,7 +325,7 @@ def _signal_options(p: argparse.ArgumentParser, out_required: bool) -> None:
                    ".wav .s16le .f32le (the baseband), or - for stdout with --format")
     p.add_argument("--rate", type=hz_argument, metavar="HZ", help="sample rate (default 1200000 for "
                    "I/Q, the profile's baseband rate otherwise: 228000 for fm)")
-    p.add_argument("--format", help="cu8, cs8, cf32, wav, s16le or f32le (default by extension)")
+    p.add_argument("--format", help="cu8, cs8, cs16, cf32, wav, s16le, f32le, or ir (render: a `.ir` series) (default by extension)")
     p.add_argument("--with-programme", action="store_true",
                    help="add simulated programme, pilot, stereo and RDS to the MPX")
     p.add_argument("--injection", type=float, default=None,
