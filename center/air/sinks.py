@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from center.errors import SoundCardError, SoundCardOpenError
-from modem import InputKind, modem_profile
+from modem import InputKind, modem_profile, soundcard
 from modem.formats import (
     SigmfMeta,
     build_sigmf_meta,
@@ -243,19 +243,20 @@ class SoundCardSink:
                 self._stream.close()
 
 
-class _PortAudioOutput:
-    """``sounddevice.OutputStream`` whose failures arrive as ``SoundCardError``."""
+class _LeafOutput:
+    """An output stream of the sound-card leaf (``modem.soundcard``) whose failures arrive as
+    the center's ``SoundCardError``."""
 
-    def __init__(self, stream: Any, error: type[Exception]) -> None:
-        self._stream, self._error = stream, error
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
 
     def __repr__(self) -> str:
-        return f"_PortAudioOutput({self._stream!r})"
+        return f"_LeafOutput({self._stream!r})"
 
     def _call(self, name: str, *args: Any) -> Any:
         try:
             return getattr(self._stream, name)(*args)
-        except self._error as exc:
+        except soundcard.SoundCardError as exc:
             raise SoundCardError(f"sound card output failed in {name}(): {exc}") from None
 
     def start(self) -> None:
@@ -274,16 +275,17 @@ class _PortAudioOutput:
         self._call("close")
 
 
-def open_output_stream(**kwargs: Any) -> _PortAudioOutput:
-    """The default stream factory: ``sounddevice.OutputStream(**kwargs)``."""
+def open_output_stream(**kwargs: Any) -> _LeafOutput:
+    """The default stream factory, through the one sound-card adapter (``modem.soundcard``,
+    shared with the receiver's line-in): PortAudio missing is ``SoundCardError``, a device
+    that refuses ``SoundCardOpenError`` (bad input: a wrong device or rate)."""
     try:
-        import sounddevice  # loads PortAudio: only here, so the center runs without it
-    except (ImportError, OSError) as exc:
-        raise SoundCardError(f"the sound card output needs PortAudio: apt-get install "
-                             f"libportaudio2 ({exc})") from None
+        backend = soundcard.load_backend()
+    except soundcard.SoundCardError as exc:
+        raise SoundCardError(str(exc)) from None
     try:
-        stream = sounddevice.OutputStream(**kwargs)
-    except (sounddevice.PortAudioError, ValueError) as exc:
-        raise SoundCardOpenError(f"cannot open sound card output {kwargs.get('device')!r} at "
-                                 f"{kwargs.get('samplerate')} Hz: {exc}") from None
-    return _PortAudioOutput(stream, sounddevice.PortAudioError)
+        stream = soundcard.open_output(kwargs.get("device"), kwargs["samplerate"],
+                                       kwargs.get("channels", 1), backend=backend)
+    except soundcard.SoundCardError as exc:
+        raise SoundCardOpenError(str(exc)) from None
+    return _LeafOutput(stream)
