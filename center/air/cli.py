@@ -71,13 +71,7 @@ def cmd_render(args: argparse.Namespace, ctx) -> int:
         ctx.samples_to_stdout()
     now = ctx.now()
     with CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys")) as home:
-        bundles = home.carousel(now)
-        for warning in expiry_warnings(bundles, now):
-            ctx.warn(warning)
-        bundles = bundles + home.air_extras(bundles, now)
-        if not any(b.kind in (BundleKind.FULL, BundleKind.DELTA) for b in bundles):
-            raise UsageError("nothing on air: no list built yet; build a bundle first "
-                             "(hotcast center build --out FILE)")
+        bundles = _on_air(home, now, ctx)
         renderer = CarouselRenderer(args.profile, bundles, config)
         with FileSink(args.out, fmt, renderer.output_rate_hz,
                       description=f"hotcast carousel, profile {args.profile}") as sink:
@@ -111,13 +105,7 @@ def _render_ir_series(args: argparse.Namespace, ctx) -> int:
     check_out(f"{base}-0001{IR_EXTENSION}", allow_stdout=False)
     now = ctx.now()
     with CenterHome.open(ctx.home(args, ROLE), lambda: ctx.passphrase("center keys")) as home:
-        bundles = home.carousel(now)
-        for warning in expiry_warnings(bundles, now):
-            ctx.warn(warning)
-        bundles = bundles + home.air_extras(bundles, now)
-        if not any(b.kind in (BundleKind.FULL, BundleKind.DELTA) for b in bundles):
-            raise UsageError("nothing on air: no list built yet; build a bundle first "
-                             "(hotcast center build --out FILE)")
+        bundles = _on_air(home, now, ctx)
         config = RenderConfig(tx=TxOptions(), duration_s=args.duration)
         renderer = CarouselRenderer(args.profile, bundles, config)
         durations = np.concatenate([np.asarray(b, np.int64) for b in renderer.blocks()])
@@ -135,6 +123,19 @@ def _render_ir_series(args: argparse.Namespace, ctx) -> int:
               "play": f'for f in {base}-*.ir; do ir-ctl --send="$f"; done',
               **render_summary(renderer)})
     return 0
+
+
+def _on_air(home: CenterHome, now: int, ctx) -> list:
+    """What the center has on air now (carousel, heartbeat, announcement), its expiry
+    warnings given; UsageError when no list has been built."""
+    bundles = home.carousel(now)
+    for warning in expiry_warnings(bundles, now):
+        ctx.warn(warning)
+    bundles = bundles + home.air_extras(bundles, now)
+    if not any(b.kind in (BundleKind.FULL, BundleKind.DELTA) for b in bundles):
+        raise UsageError("nothing on air: no list built yet; build a bundle first "
+                         "(hotcast center build --out FILE)")
+    return bundles
 
 
 def _plan_text(renderer: CarouselRenderer) -> str:
