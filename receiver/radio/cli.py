@@ -34,6 +34,7 @@ from crypto import BundleError, read_unverified_header
 from framing import bundle_digest
 from modem import InputKind, modem_profile
 from modem.rates import format_hz, hz_argument
+from receiver.cli import open_store
 from receiver.errors import SourceConfigError, SourceError, UsageError
 from receiver.events import Event, HeardOnAir, InputProblem, Start, Summary
 from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
@@ -49,7 +50,6 @@ from receiver.radio.sources import (
     open_source,
 )
 from receiver.store.merge import BundleMerger
-from receiver.store.store import TerminalStore
 
 __all__ = ["DEVICE_FACTORIES", "add_commands"]
 
@@ -80,15 +80,6 @@ def _pipeline_for(profile: str, source: Source, vet=None) -> ReceivePipeline:
         raise UsageError(f"{source.name}: {exc}") from None
 
 
-def _open_store(args: argparse.Namespace, ctx) -> TerminalStore:
-    from receiver.errors import StoreError
-
-    try:
-        return TerminalStore.open(ctx.home(args, ROLE))
-    except StoreError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def _open_file(args: argparse.Namespace, ctx) -> Source:
     try:
         source = open_source(args.input, args.format, args.rate)
@@ -100,7 +91,7 @@ def _open_file(args: argparse.Namespace, ctx) -> Source:
 
 
 def _cmd_decode(args: argparse.Namespace, ctx) -> int:
-    with _open_store(args, ctx) as store:
+    with open_store(args, ctx) as store:
         source = _open_file(args, ctx)
         return _run_with_source(args, ctx, source, BundleMerger(store), live=False,
                                 vet=lambda data: store.vet_announcement(data, ctx.now()))
@@ -109,7 +100,7 @@ def _cmd_decode(args: argparse.Namespace, ctx) -> int:
 def _cmd_listen(args: argparse.Namespace, ctx) -> int:
     if args.duration is not None and not args.duration > 0:
         raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
-    with _open_store(args, ctx) as store:
+    with open_store(args, ctx) as store:
         source = _open_live(args)
         return _run_with_source(args, ctx, source, BundleMerger(store), live=True,
                                 vet=lambda data: store.vet_announcement(data, ctx.now()))
