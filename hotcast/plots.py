@@ -37,14 +37,7 @@ def plot_mpx_spectrum(freqs: np.ndarray, psd_db: np.ndarray, path: str,
                 color=_COLOURS[name])
     ax.set_xlim(0, khz[-1] if len(khz) else 100)
     ax.set_ylim(top - 100, top + 10)
-    ax.set_xlabel("frequency (kHz)")
-    ax.set_ylabel("PSD (dB re 1/Hz, 1.0 = 75 kHz deviation)")
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save_psd(fig, ax, path, title, "PSD (dB re 1/Hz, 1.0 = 75 kHz deviation)")
 
 
 def plot_spectrum(freqs: np.ndarray, psd_db: np.ndarray, path: str, band_hz: tuple[float, float],
@@ -54,8 +47,13 @@ def plot_spectrum(freqs: np.ndarray, psd_db: np.ndarray, path: str, band_hz: tup
     ax.plot(np.asarray(freqs) / 1e3, psd_db, color="black", linewidth=0.7)
     ax.axvspan(band_hz[0] / 1e3, band_hz[1] / 1e3, color="tab:orange", alpha=0.18,
                label="hotcast band")
+    _save_psd(fig, ax, path, title, "PSD (dB re 1/Hz, 1.0 = full scale)")
+
+
+def _save_psd(fig, ax, path: str, title: str, ylabel: str) -> None:
+    """Label a spectrum's axes, add grid and legend, write the PNG and free the figure."""
     ax.set_xlabel("frequency (kHz)")
-    ax.set_ylabel("PSD (dB re 1/Hz, 1.0 = full scale)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right", fontsize=8)

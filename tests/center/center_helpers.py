@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from pathlib import Path
 
 from center.registry.home import REGISTRY_FILE, REQUEST_FILE, CenterHome
@@ -44,3 +45,14 @@ def dump_home(path: Path) -> tuple:
         for p in path.iterdir() if p.name.startswith("center.keys") or p.name == "published.head"
     ))
     return rows, files
+
+
+def wait_for(what, timeout: float = 60.0):
+    """Poll ``what()`` every 0.1 s until it is truthy (returned) or ``timeout`` s pass."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = what()
+        if got:
+            return got
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")

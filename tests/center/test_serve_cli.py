@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from center_helpers import NOW, OPERATOR, dump_home
+from center_helpers import NOW, OPERATOR, dump_home, wait_for
 
 from center.air.live import LiveCarousel
 from center.air.plan import example_plan_text, parse_plan
@@ -165,16 +165,6 @@ def _serve(home: Path, log: Path) -> subprocess.Popen:
                             env=env, cwd=ROOT)
 
 
-def _wait_for(what, timeout: float = 60.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = what()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _lists(home: Path) -> list[dict]:
     with CenterHome.open(home) as h:
         return [r for r in h.history() if r["kind"] in ("full", "delta")]
@@ -187,12 +177,12 @@ def test_sigkill_and_restart_resume_with_sequence_numbers_that_never_repeat(home
     cards = iter(range(1000, 2000))
     proc = _serve(home, log)
     try:
-        _wait_for(lambda: _lists(home))
+        wait_for(lambda: _lists(home))
         for _ in range(3):
             with CenterHome.open(home, "test passphrase") as h:
                 h.revoke([next(cards)], now=int(time.time()), by="elsewhere")
             n = len(_lists(home))
-            _wait_for(lambda n=n: len(_lists(home)) > n)
+            wait_for(lambda n=n: len(_lists(home)) > n)
         with CenterHome.open(home, "test passphrase") as h:  # and one that may be mid-build
             h.revoke([next(cards)], now=int(time.time()), by="elsewhere")
         time.sleep(0.12)
@@ -200,12 +190,12 @@ def test_sigkill_and_restart_resume_with_sequence_numbers_that_never_repeat(home
         assert proc.wait() == -signal.SIGKILL
         killed_with = sorted(p.name for p in (home / "air").iterdir())
         proc = _serve(home, log)
-        _wait_for(lambda: (json.loads(status_path(home).read_text())["pid"] == proc.pid
+        wait_for(lambda: (json.loads(status_path(home).read_text())["pid"] == proc.pid
                            and (home / "air" / "line-00000001.wav").exists()))
         with CenterHome.open(home, "test passphrase") as h:
             h.revoke([next(cards)], now=int(time.time()), by="elsewhere")
             listed = h.count()
-        _wait_for(lambda: _lists(home)[-1]["entries"] == listed)
+        wait_for(lambda: _lists(home)[-1]["entries"] == listed)
         time.sleep(1.5)  # a few more files
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
@@ -244,7 +234,7 @@ def test_stream_to_standard_output_decodes_and_stops_at_a_frame_boundary(home, t
 
     reader = threading.Thread(target=read)
     reader.start()
-    _wait_for(lambda: len(data) > 228_000 * 2 * 3)  # three seconds of MPX
+    wait_for(lambda: len(data) > 228_000 * 2 * 3)  # three seconds of MPX
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     reader.join()

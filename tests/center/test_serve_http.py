@@ -10,11 +10,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-from center_helpers import NOW, OPERATOR
+from center_helpers import NOW, OPERATOR, wait_for
 
 from center.registry.home import CenterHome
 
@@ -26,16 +25,6 @@ def _env() -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOTCAST_PASSPHRASE": PASS}
     env.pop("HOTCAST_NOW", None)
     return env
-
-
-def _wait_for(what, timeout: float = 60.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = what()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _listening(log: Path) -> str | None:
@@ -56,9 +45,9 @@ def test_a_card_reported_over_http_is_built_into_a_delta_by_serve(run, tmp_path)
                              str(home), "--http", "127.0.0.1:0"], stdout=subprocess.DEVNULL,
                             stderr=open(log, "ab"), env=_env(), cwd=ROOT)
     try:
-        url = _wait_for(lambda: _listening(log))
+        url = wait_for(lambda: _listening(log))
         with CenterHome.open(home) as h:
-            _wait_for(lambda: any(r["kind"] == "full" for r in h.history()))
+            wait_for(lambda: any(r["kind"] == "full" for r in h.history()))
         r = httpx.put(f"{url}/v1/cards/424242", json={"reason": "stolen", "note": "caller"},
                       headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert r.status_code == 200, r.text
@@ -67,7 +56,7 @@ def test_a_card_reported_over_http_is_built_into_a_delta_by_serve(run, tmp_path)
             with CenterHome.open(home) as h:
                 rows = [x for x in h.history() if x["kind"] in ("full", "delta")]
                 return rows[-1]["entries"] == 2 and rows[-1]["kind"] == "delta"
-        _wait_for(built_with_it)
+        wait_for(built_with_it)
         refused = httpx.put(f"{url}/v1/cards/424243", json={}, timeout=30)
         assert refused.status_code == 401
         proc.send_signal(signal.SIGTERM)
