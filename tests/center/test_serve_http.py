@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
+import httpx2
 from center_helpers import NOW, OPERATOR, wait_for
 
 from center.registry.home import CenterHome
@@ -48,7 +48,7 @@ def test_a_card_reported_over_http_is_built_into_a_delta_by_serve(run, tmp_path)
         url = wait_for(lambda: _listening(log))
         with CenterHome.open(home) as h:
             wait_for(lambda: any(r["kind"] == "full" for r in h.history()))
-        r = httpx.put(f"{url}/v1/cards/424242", json={"reason": "stolen", "note": "caller"},
+        r = httpx2.put(f"{url}/v1/cards/424242", json={"reason": "stolen", "note": "caller"},
                       headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert r.status_code == 200, r.text
 
@@ -57,7 +57,7 @@ def test_a_card_reported_over_http_is_built_into_a_delta_by_serve(run, tmp_path)
                 rows = [x for x in h.history() if x["kind"] in ("full", "delta")]
                 return rows[-1]["entries"] == 2 and rows[-1]["kind"] == "delta"
         wait_for(built_with_it)
-        refused = httpx.put(f"{url}/v1/cards/424243", json={}, timeout=30)
+        refused = httpx2.put(f"{url}/v1/cards/424243", json={}, timeout=30)
         assert refused.status_code == 401
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
