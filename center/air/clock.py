@@ -39,6 +39,19 @@ class SystemClock:
             wake.wait(seconds)
 
 
+class OffsetClock(SystemClock):
+    """The system's clock moved to start at ``start`` (``$HOTCAST_NOW``), running in real time."""
+
+    def __init__(self, start: float) -> None:
+        self._offset = start - time.time()
+
+    def __repr__(self) -> str:
+        return f"OffsetClock(offset={self._offset:.3f})"
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+
 class SimClock:
     """Simulated unix seconds starting at ``start``; ``sleep`` advances them at once."""
 

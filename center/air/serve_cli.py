@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 
+from center.air.clock import OffsetClock
 from center.air.plan import example_plan_text, load_plan, plan_path
 from center.air.schedule import MAX_HOURS, schedule_rows
 from center.air.serve import Serve
@@ -31,29 +32,6 @@ from center.registry.home import KEYS_FILE, CenterHome
 from crypto import CenterKeys, KeyFileError
 
 ROLE = "center"
-
-
-class OffsetClock:
-    """The system's clock moved to start at ``start`` (``$HOTCAST_NOW``), running in real time."""
-
-    simulated = False
-
-    def __init__(self, start: float) -> None:
-        self._offset = start - time.time()
-
-    def __repr__(self) -> str:
-        return f"OffsetClock(offset={self._offset:.3f})"
-
-    def now(self) -> float:
-        return time.time() + self._offset
-
-    def sleep(self, seconds: float, wake=None) -> None:
-        if seconds <= 0:
-            return
-        if wake is None:
-            time.sleep(seconds)
-        else:
-            wake.wait(seconds)
 
 
 def cmd_serve(args: argparse.Namespace, ctx) -> int:
