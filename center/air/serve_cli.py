@@ -20,7 +20,6 @@ import math
 import signal
 import sys
 import threading
-import time
 
 from center.air.clock import OffsetClock
 from center.air.plan import example_plan_text, load_plan, plan_path
