@@ -104,12 +104,16 @@ def unwrap_from(prev: float, angles: np.ndarray) -> np.ndarray:
     return prev + np.cumsum(d)
 
 
+_CUBIC_OFFSETS = np.array([-1, 0, 1, 2])
+
+
 def cubic_interpolate(buf: np.ndarray, index: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """4-point Lagrange interpolation of ``buf`` at positions ``index + mu`` (0 <= mu < 1).
 
     Needs buf[index - 1] .. buf[index + 2]; index: int array, mu: float array of equal shape.
     """
-    xm1, x0, x1, x2 = buf[index - 1], buf[index], buf[index + 1], buf[index + 2]
+    around = np.take(buf, index[:, None] + _CUBIC_OFFSETS)  # (n, 4): one gather, not four
+    xm1, x0, x1, x2 = around[:, 0], around[:, 1], around[:, 2], around[:, 3]
     c_m1 = -mu * (mu - 1) * (mu - 2) / 6
     c_0 = (mu + 1) * (mu - 1) * (mu - 2) / 2
     c_1 = -(mu + 1) * mu * (mu - 2) / 2
