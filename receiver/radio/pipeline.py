@@ -83,7 +83,7 @@ def _is_flat(x: np.ndarray, lo: float, hi: float) -> bool:
     """std(x) < _FLAT_STD, given x's extremes (see ``ReceivePipeline._check_input``)."""
     if hi - lo < 2 * _FLAT_STD:
         return True
-    head = x.size // 16
+    head = min(x.size // 16, 2048)
     # n var >= n_head var_head: the head's spread proves the block's (1 % margin for rounding).
     if head >= 64 and float(np.std(x[:head])) >= 1.01 * _FLAT_STD * math.sqrt(x.size / head):
         return False
@@ -291,9 +291,9 @@ class ReceivePipeline:
         Cheap on ordinary input (a few ms per second of 1.2 MHz I/Q would be a tenth of the
         decode): the extremes decide most cases (a NaN or inf shows in them; no value at full
         scale means no clipping; a range under 2 x _FLAT_STD means flat, as std <= range / 2),
-        and a real signal shows its spread in the block's first sixteenth (n var >= n_sub
-        var_sub for any subset, so std_sub >= 4 _FLAT_STD proves std >= _FLAT_STD); only
-        otherwise is the whole block's std computed."""
+        and a real signal shows its spread in the block's first few thousand values (n var >=
+        n_sub var_sub for any subset, so std_sub >= sqrt(n / n_sub) _FLAT_STD proves std >=
+        _FLAT_STD); only otherwise is the whole block's std computed."""
         if not x.size or self._pulses:
             return []
         problems = []
