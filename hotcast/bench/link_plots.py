@@ -1,7 +1,8 @@
 """PNG plots of the link section (matplotlib, Agg backend: no display needed).
 
 Measured points are markers joined by lines; theory is drawn thin or dashed; a measured FER of
-zero is drawn at half an error in the point's frames (open marker), since a log axis has no 0.
+zero is drawn as an open down-triangle at half an error in the point's frames (a log axis has
+no 0: the true rate lies below it).
 """
 
 from __future__ import annotations
@@ -22,12 +23,22 @@ _FLOOR = 1e-5
 
 
 def _measured(ax, xs, fers, sents, label, colour, marker="o") -> None:
-    y = np.array([f if f > 0 else 0.5 / max(n, 1) for f, n in zip(fers, sents)])
-    zero = np.array([f == 0 for f in fers])
-    ax.semilogy(xs, y, "-", color=colour, lw=1.5, label=label)
-    ax.semilogy(np.array(xs)[~zero], y[~zero], marker, color=colour, ms=5)
+    """Points with errors as filled markers joined by a line; error-free points as open
+    down-triangles at half an error in their frames (an upper bound, not a value); the line
+    runs on to the first of them only."""
+    xs = np.asarray(xs, dtype=float)
+    fers = np.asarray(fers, dtype=float)
+    bound = 0.5 / np.maximum(np.asarray(sents, dtype=float), 1)
+    zero = fers == 0
+    y = np.where(zero, bound, fers)
+    order = np.argsort(xs)
+    xs, y, zero = xs[order], y[order], zero[order]
+    first = np.flatnonzero(zero)
+    end = first[0] + 1 if first.size else xs.size
+    ax.semilogy(xs[:end], y[:end], "-", color=colour, lw=1.5, label=label)
+    ax.semilogy(xs[~zero], y[~zero], marker, color=colour, ms=5)
     if zero.any():
-        ax.semilogy(np.array(xs)[zero], y[zero], marker, color=colour, ms=5, mfc="none")
+        ax.semilogy(xs[zero], y[zero], "v", color=colour, ms=6, mfc="none")
 
 
 def _save(fig, path: Path) -> Path:
