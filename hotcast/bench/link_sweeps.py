@@ -165,7 +165,8 @@ def tolerance(curve: Curve) -> float | None:
     """The largest |x| such that every point at or inside it decoded every frame; None if even
     the smallest failed."""
     best = None
-    for x, fer in sorted(zip(np.abs(curve.xs), curve.fers)):
+    # At equal |x| a failing point sorts first: both signs must pass.
+    for x, fer in sorted(zip(np.abs(curve.xs), curve.fers), key=lambda p: (p[0], -p[1])):
         if fer > 0:
             break
         best = float(x)
