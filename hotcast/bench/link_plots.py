@@ -160,3 +160,22 @@ def plot_ir(curves: dict, out_dir: Path) -> Path:
     for a in (ax, bx):
         a.grid(True, alpha=0.3)
     return _save(fig, out_dir / "link_ir_timing.png")
+
+
+def plot_peers(labels: list[str], whole: list[float], after: list[float | None],
+               out_dir: Path) -> Path:
+    """Payload bits per CPU-second, log scale: each decoder's whole child process, and ours
+    also with Python's start-up taken off."""
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(labels) + 1.5), dpi=100)
+    y = np.arange(len(labels))
+    ax.barh(y, whole, 0.4, label="whole child process", color="tab:blue")
+    extra = [a if a is not None else np.nan for a in after]
+    ax.barh(y + 0.4, extra, 0.4, label="start-up taken off (hotcast)", color="tab:orange")
+    ax.set_yticks(y + 0.2, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set(xlabel="payload bits per CPU-second (one core)",
+           title="Decoders side by side, same run, same machine")
+    ax.grid(True, axis="x", which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, out_dir / "peers_bits_per_cpu_s.png")

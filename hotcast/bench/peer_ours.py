@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,14 +107,6 @@ def decode(homes: Homes, profile: str, path: Path, timeout_s: float = 600.0):
     if run.returncode != 0 or summary is None:
         raise PeerError(f"hotcast receiver decode exited {run.returncode} without a summary")
     return summary["frames_ok"] * payload_bits_per_frame(profile), run.cpu_s, summary
-
-
-def startup_cpu_s(repeats: int = 1) -> float:
-    """CPU time of a child that starts the command line and lists the profiles (the median of
-    ``repeats``): the fixed cost inside every ``receiver decode`` measurement."""
-    env = {**os.environ, "PYTHONPATH": _pythonpath()}
-    argv = [sys.executable, "-m", "hotcast", "receiver", "profiles"]
-    return statistics.median(run_child(argv, env=env).cpu_s for _ in range(max(1, repeats)))
 
 
 def parse_summary(stdout: str) -> dict | None:

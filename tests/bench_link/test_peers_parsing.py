@@ -68,17 +68,21 @@ def test_a_missing_peer_says_how_to_install_it(monkeypatch, tmp_path):
     ctx = peers.BenchContext(quick=True, out_dir=tmp_path)
     row = peers._peer_row(peers.PEERS[0], 5.0, 1, (), ctx, tmp_path)
     assert row.missing == "not installed: apt-get install direwolf"
-    table = peers._table([row], 2.0, ())
+    table = peers._table([row], ())
     assert table.rows[0][2] == "not installed: apt-get install direwolf"
-    assert peers._figures([row], 2.0) == []
+    assert peers._figures([row]) == []
 
 
 def test_rates_and_ratio_figures():
     wolf = peers.Row("direwolf.afsk1200", "direwolf", "AFSK", 10.0, 1000.0, 1000.0, [0.01, 0.012, 0.011])
-    ours = peers.Row("hotcast.audio", "hotcast", "audio", 10.0, 9e5, 9e5, [3.0, 3.0, 3.0])
+    ours = peers.Row("hotcast.audio", "hotcast", "audio", 10.0, 9e5, 9e5, [3.0, 3.1, 3.0],
+                     [1.0, 1.0, 0.9])
     assert wolf.rate() == pytest.approx(1000 / 0.011)
-    assert ours.rate(2.0) == pytest.approx(9e5)
-    fig = {f.key: f for f in peers._figures([wolf, ours], 2.0)}
+    assert wolf.loop_rate() is None and wolf.startup_s is None
+    assert ours.loop_rate() == pytest.approx(9e5)
+    assert ours.startup_s == pytest.approx(2.1)
+    fig = {f.key: f for f in peers._figures([wolf, ours])}
+    assert fig["peers.hotcast.audio.bits_per_cpu_s_after_startup"].value == pytest.approx(9e5)
     assert fig["peers.hotcast.audio.over_direwolf_afsk1200"].value == pytest.approx(
         (9e5 / 3.0) / (1000 / 0.011), rel=1e-3)
     assert fig["peers.direwolf.afsk1200.bits_per_cpu_s"].repeats == 3

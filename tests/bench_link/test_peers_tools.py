@@ -70,6 +70,7 @@ def test_quick_peers_section(tmp_path):
     assert fig["peers.hotcast.audio.bits_per_cpu_s_after_startup"] > fig["peers.hotcast.audio.bits_per_cpu_s"]
     rows = section.tables[0].rows
     assert len(rows) == len(peers.PEERS) + 2
+    assert [p.name for p in section.plots] == ["peers_bits_per_cpu_s.png"]
     for peer in peers.PEERS:
         if shutil.which(peer.tool):
             assert fig[f"peers.{peer.key}.bits_per_cpu_s"] > 0
