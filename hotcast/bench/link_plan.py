@@ -107,7 +107,7 @@ def make_plan(quick: bool) -> Plan:
             cnr_db={"fm": (16.5, 17.5, 18.5), "fm-robust": (11.5, 12.5, 13.5)},
             cnr_frames={"fm": 5, "fm-robust": 2},
             tuner_offsets_hz=(0.0, 100_000.0),
-            iq_ppm=(-300.0, 300.0),
+            iq_ppm=(-100.0, 300.0),
             offset_cnr_db={"fm": 21.0, "fm-robust": 16.0},
             offset_frames={"fm": 3, "fm-robust": 2},
             audio_shifts_hz=(0.0, 0.25, 1.0),
