@@ -52,9 +52,11 @@ class Row:
 
     @property
     def spread(self) -> float | None:
-        if len(self.cpu_s) < 2:
-            return None
-        return statistics.stdev(self.cpu_s) / statistics.mean(self.cpu_s)
+        return _spread(self.cpu_s)
+
+    @property
+    def loop_spread(self) -> float | None:
+        return _spread(self.loop_cpu_s)
 
     def rate(self) -> float:
         return self.got_bits / self.cpu if self.cpu > 0 else float("nan")
@@ -72,6 +74,13 @@ class Row:
         if not self.loop_cpu_s:
             return None
         return statistics.median(c - loop for c, loop in zip(self.cpu_s, self.loop_cpu_s))
+
+
+def _spread(values: list[float]) -> float | None:
+    """Relative standard deviation of repeats (None for fewer than two)."""
+    if len(values) < 2 or statistics.mean(values) <= 0:
+        return None
+    return statistics.stdev(values) / statistics.mean(values)
 
 
 @dataclass(frozen=True)
@@ -192,7 +201,7 @@ def _figures(rows: list[Row]) -> list[Figure]:
             out.append(Figure(f"peers.{row.key}.bits_per_cpu_s_after_startup",
                               round(row.loop_rate(), 1), "bit/cpu-s",
                               f"{row.decoder} {row.key[8:]}: the same, start-up taken off",
-                              "higher", row.spread, len(row.cpu_s)))
+                              "higher", row.loop_spread, len(row.loop_cpu_s)))
     ours = {r.key: r for r in rows if r.key.startswith("hotcast.") and r.cpu_s}
     wolf = next((r for r in rows if r.key == "direwolf.afsk1200" and r.cpu_s), None)
     if wolf is not None and wolf.rate() > 0:
