@@ -131,12 +131,17 @@ def frame_error(codeword_error: float | np.ndarray, codewords: int) -> np.ndarra
 
 
 def crossing_db(points_db, rates, trials, target: float) -> float | None:
-    """Where a falling error-rate curve crosses ``target`` (an estimate): log-linear
-    interpolation between the last point above ``target`` and the next one. A point with no
-    error stands for half an error in its ``trials`` (the rate is not zero, only too small to
-    see), so when the trials cannot reach ``target`` the crossing is extrapolated along the
-    same segment, at most one step beyond it. None when no point lies above ``target`` (the
-    sweep starts too high) or none after the last one above it (it ends too low)."""
+    """Where a falling error-rate curve crosses ``target`` (an estimate), from the last point
+    above ``target`` (i) and the next one (j):
+
+    - j measured at or below ``target``: log-linear interpolation between i and j;
+    - j error-free but with too few trials to show ``target`` (half an error in them lies above
+      it): extrapolation from i along the waterfall's slope between the two last points with
+      errors (i - 1, i) when it falls, else along i -> j with j's zero taken as half an error;
+      never before i, and at most two steps beyond it.
+
+    None when no point lies above ``target`` (the sweep starts too high) or none after the last
+    one above it (it ends too low)."""
     x = np.asarray(points_db, dtype=np.float64)
     y = np.asarray(rates, dtype=np.float64)
     n = np.asarray(trials, dtype=np.float64)
@@ -145,12 +150,16 @@ def crossing_db(points_db, rates, trials, target: float) -> float | None:
     order = np.argsort(x)
     x, y, n = x[order], y[order], n[order]
     above = np.flatnonzero(y > target)
-    y = np.where(y > 0, y, 0.5 / np.maximum(n, 1))
     if not above.size or above[-1] == x.size - 1:
         return None
     i = int(above[-1])
     j = i + 1
-    lo, hi, goal = math.log10(y[i]), math.log10(y[j]), math.log10(target)
+    goal = math.log10(target)
+    yj = y[j] if y[j] > 0 else 0.5 / max(n[j], 1)
+    lo, hi = math.log10(y[i]), math.log10(yj)
+    if yj > target and i >= 1 and 0 < y[i] < y[i - 1] < 1:
+        per_db = (math.log10(y[i - 1]) - lo) / (x[i] - x[i - 1])  # decades per dB, > 0
+        return float(min(x[i] + (lo - goal) / per_db, x[i] + 2 * (x[j] - x[i])))
     if lo <= hi:  # no fall between them: the crossing is at the next point at the latest
         return float(x[j])
     t = min((lo - goal) / (lo - hi), 2.0)

@@ -100,6 +100,16 @@ def test_crossing_counts_a_clean_point_as_half_an_error():
     assert 2.0 < at <= 3.0
 
 
+def test_crossing_follows_the_waterfall_beyond_a_clean_point():
+    # 0.1 at 2 dB, 0.01 at 2.25 dB (4 decades per dB), then no error in 80 frames at 2.5 dB:
+    # 1e-3 lies 0.25 dB beyond the last point with errors.
+    at = theory.crossing_db([2.0, 2.25, 2.5], [0.1, 0.01, 0.0], [80, 80, 80], 1e-3)
+    assert at == pytest.approx(2.5)
+    # Two steps at most beyond the last point with errors.
+    at = theory.crossing_db([2.0, 2.25, 2.5], [0.02, 0.01, 0.0], [80, 80, 80], 1e-3)
+    assert at == pytest.approx(2.75)
+
+
 def test_crossing_is_none_outside_the_sweep():
     assert theory.crossing_db([1, 2], [0.0, 0.0], [1e6, 1e6], 1e-3) is None  # starts too high
     assert theory.crossing_db([1, 2], [1.0, 0.5], [10, 10], 1e-3) is None  # ends too low
