@@ -28,10 +28,28 @@ from hotcast.bench.model import BenchContext, Figure, Section, Table
 __all__ = ["run"]
 
 
-def _fig(key: str, value: float | None, unit: str, label: str, better) -> list[Figure]:
+def _fig(key: str, value: float | None, unit: str, label: str, better,
+         resolution: float | None = None) -> list[Figure]:
+    """One figure, or none when it could not be measured. ``resolution``: how finely the sweep
+    can place it (half a grid step), given to ``--compare`` as the figure's spread relative to
+    its value, so a threshold moving within its grid step is not called a change."""
     if value is None or not np.isfinite(value):
         return []
-    return [Figure(key, round(float(value), 3), unit, label, better)]
+    spread = None if not resolution or value == 0 else round(resolution / abs(value), 4)
+    return [Figure(key, round(float(value), 3), unit, label, better, spread)]
+
+
+def _half_step(xs: list[float]) -> float | None:
+    steps = np.diff(np.unique(np.abs(xs)))
+    return float(steps.min()) / 2 if steps.size else None
+
+
+def _beyond(xs: list[float], value: float | None) -> float | None:
+    """Half the distance from a tolerance to the next larger |x| swept (where it failed)."""
+    if value is None:
+        return None
+    larger = [abs(x) for x in xs if abs(x) > value]
+    return (min(larger) - value) / 2 if larger else None
 
 
 def _theory_row(p: str, curve: Curve, code: CodeCurve, section: Section) -> list:
@@ -47,14 +65,18 @@ def _theory_row(p: str, curve: Curve, code: CodeCurve, section: Section) -> list
     alone = code.crossing(FER_TARGET, th.codewords_per_frame)
     alone = None if alone is None else round(alone + th.overhead_db, 2)
     key = f"link.{p}"
+    res = _half_step(curve.xs)
     section.figures += _fig(f"{key}.ebn0_at_fer_1e-3", measured, "dB",
-                            f"{p}: Eb/N0 per payload bit at FER 1e-3", "lower")
+                            f"{p}: Eb/N0 per payload bit at FER 1e-3", "lower", res)
     if measured is not None:
         section.figures += _fig(f"{key}.gap_to_shannon_db", measured - shannon, "dB",
-                                f"{p}: gap to Shannon's limit at FER 1e-3", "lower")
+                                f"{p}: gap to Shannon's limit at FER 1e-3", "lower", res)
         if alone is not None:
+            both = None if res is None else float(np.hypot(res, _half_step(
+                [pt.ebn0_db for pt in code.points]) or 0.0))
             section.figures += _fig(f"{key}.gap_to_code_db", measured - alone, "dB",
-                                    f"{p}: loss against its code alone (BPSK/AWGN)", "lower")
+                                    f"{p}: loss against its code alone (BPSK/AWGN)", "lower",
+                                    both)
     mod = {2: "QPSK", 4: "16-QAM", None: "pulse distance"}[th.bits_per_symbol]
     return [p, f"{th.code.split('-')[-1]} x{th.codewords_per_frame}, {mod}", curve.frames_per_point,
             measured, round(shannon, 2), None if binary is None else round(binary, 2),
@@ -100,11 +122,13 @@ def _cnr_part(plan: Plan, ctx: BenchContext, section: Section) -> None:
     rows = []
     for p, curve in curves.items():
         at = curve.crossing(FER_TARGET)
+        res = _half_step(curve.xs)
         section.figures += _fig(f"link.{p}.cnr_at_fer_1e-3", at, "dB",
-                                f"{p}: CNR at the dongle at FER 1e-3", "lower")
+                                f"{p}: CNR at the dongle at FER 1e-3", "lower", res)
         if at is not None:
             section.figures += _fig(f"link.{p}.margin_over_rds_db", RDS_HALF_GROUPS_CNR_DB - at,
-                                    "dB", f"{p}: CNR margin over RDS (half its groups)", "higher")
+                                    "dB", f"{p}: CNR margin over RDS (half its groups)", "higher",
+                                    res)
         rows += [[p, r.point.cnr_db, r.sent, round(r.fer, 4)] for r in curve.results]
     rows += [["RDS 3 kHz (field notes)", cnr, None, round(1 - share, 3)]
              for cnr, share in RDS_GROUPS_BY_CNR_DB]
@@ -123,7 +147,8 @@ def _offsets_part(plan: Plan, ctx: BenchContext, section: Section) -> None:
         label = {"tuner": "tuner offset", "shift": "audio frequency shift", "ppm": "clock error"}
         ok = tolerance(curve)
         section.figures += _fig(f"link.{p}.{what}_tolerance_{unit.lower()}", ok, unit,
-                                f"{p}: largest {label[what]} with every frame decoded", "higher")
+                                f"{p}: largest {label[what]} with every frame decoded", "higher",
+                                _beyond(curve.xs, ok))
         rows += [[p, label[what], r.point.freq_offset_hz if what != "ppm" else r.point.ppm,
                   r.sent, round(r.fer, 4)] for r in curve.results]
     section.tables.append(Table("FER against frequency offset and clock error",
@@ -152,10 +177,15 @@ def _codecs_part(plan: Plan, ctx: BenchContext, section: Section) -> None:
 def _ir_part(plan: Plan, ctx: BenchContext, section: Section) -> None:
     curves = ir_curves(plan, ctx)
     jitter, drops = curves["jitter"], curves["drops"]
-    section.figures += _fig("link.ir.jitter_tolerance_us", tolerance(jitter), "us",
-                            "ir: largest edge jitter (+-) with every frame decoded", "higher")
-    section.figures += _fig("link.ir.drop_tolerance_pct", 100 * tolerance(drops), "%",
-                            "ir: largest share of bursts lost with every frame decoded", "higher")
+    ok_jitter, ok_drops = tolerance(jitter), tolerance(drops)
+    section.figures += _fig("link.ir.jitter_tolerance_us", ok_jitter, "us",
+                            "ir: largest edge jitter (+-) with every frame decoded", "higher",
+                            _beyond(jitter.xs, ok_jitter))
+    beyond = _beyond(drops.xs, ok_drops)
+    section.figures += _fig("link.ir.drop_tolerance_pct", None if ok_drops is None else
+                            100 * ok_drops, "%",
+                            "ir: largest share of bursts lost with every frame decoded", "higher",
+                            None if beyond is None else 100 * beyond)
     rows = [["edge jitter +- (us)", r.point.ir.jitter_us, r.sent, round(r.fer, 4)]
             for r in jitter.results]
     rows += [["bursts lost (%)", 100 * r.point.ir.drop_fraction, r.sent, round(r.fer, 4)]

@@ -86,3 +86,16 @@ def test_quick_link_section(tmp_path: Path):
     assert fig["link.fm-robust.margin_over_rds_db"].value > 3.0
     assert fig["link.ir.jitter_tolerance_us"].value >= 100.0  # FIELD-NOTES: +-100 us is normal
     assert any("quick run" in n for n in section.notes)
+
+
+def test_thresholds_carry_their_grid_resolution_as_spread():
+    from hotcast.bench.link import _beyond, _fig, _half_step
+
+    assert _half_step([2.0, 2.5, 3.0]) == 0.25
+    (fig,) = _fig("link.x.ebn0_at_fer_1e-3", 4.0, "dB", "x", "lower", 0.25)
+    assert fig.rel_spread == pytest.approx(0.0625)
+    assert _fig("link.x.y", None, "dB", "x", "lower") == []
+    assert _fig("link.x.y", 0.0, "Hz", "x", "higher", 0.1)[0].rel_spread is None
+    # tolerance 100 in a sweep of 0, 100, 150: the next point failed 50 further on.
+    assert _beyond([0.0, 100.0, 150.0, -100.0], 100.0) == 25.0
+    assert _beyond([0.0, 100.0], 100.0) is None
