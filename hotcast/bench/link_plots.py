@@ -87,8 +87,8 @@ def plot_ebn0(profile: str, th: ProfileTheory, curve, code, out_dir: Path) -> Pa
         mod = "QPSK" if th.bits_per_symbol == 2 else "16-QAM"
         bx.semilogy(grid, theory.ber_uncoded(th.bits_per_symbol, grid + theory.db(th.efficiency)),
                     "--", color="tab:gray", label=f"uncoded {mod} at the same channel bits")
-        bx.semilogy(grid, theory.ber_bpsk(grid), ":", color="k", lw=1,
-                    label="uncoded BPSK per payload bit")
+    bx.semilogy(grid, theory.ber_bpsk(grid), ":", color="k", lw=1,
+                label="uncoded coherent BPSK per payload bit (reference)")
     bx.set(xlim=(lo, hi), ylim=(1e-5, 0.5), xlabel="Eb/N0 per payload bit (dB)",
            ylabel="bit error rate", title=f"{profile}: BER before decoding")
     bx.grid(True, which="both", alpha=0.3)
