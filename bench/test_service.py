@@ -27,7 +27,7 @@ from center.registry.home import CenterHome  # noqa: E402
 from center.service import Bucket, ServiceLimits, start_http  # noqa: E402
 from crypto import BundleKind  # noqa: E402
 
-LISTED = 10_000
+LISTED = 100_000
 REPORTS = 400  # per round
 DELTAS = 100
 OPEN = Bucket(per_s=1e6, burst=10**6)  # no rate limit in the way of a benchmark

@@ -40,9 +40,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from center.errors import (
     CenterInputError,
     CenterStateError,
+    ExpiryError,
     HomeError,
     ListedCardError,
     MigrationError,
@@ -54,7 +57,7 @@ from center.registry import operators as ops
 from center.registry.csvimport import decode_csv_bytes, parse_csv
 from center.registry.db import Registry, UpsertCounts
 from center.registry.dburl import check_url, redact, same_database
-from center.registry.inputs import parse_card_ids, parse_reason
+from center.registry.inputs import month_code_at, parse_card_ids, parse_expiry, parse_reason
 from center.registry.operators import Operator, Role
 from center.registry.secretfile import home_lock, write_secret_file
 from crypto import (
@@ -412,18 +415,23 @@ class CenterHome:
     # -- the hot list --------------------------------------------------------------------
 
     def revoke(self, cards: Iterable[str | int], reason: Reason | str = Reason.STOLEN, *,
-               now: int, by: str, note: str = "",
+               now: int, by: str, note: str = "", expires: str | None = None,
                allowed_ranges: CardRanges | None = None) -> UpsertCounts:
         """List cards (IDs as decimal text or ints); a listed card takes the new reason.
-        ``allowed_ranges`` (an issuer's card ranges): a card outside them refuses the whole
-        call (``OutsideRangesError``), nothing changed."""
+        ``expires`` ``YYYY-MM``: the cards' expiry month (``ExpiryError`` when it does not
+        parse or is before ``now``'s month); None keeps a listed card's expiry (a new card
+        gets none). ``allowed_ranges`` (an issuer's card ranges): a card outside them refuses
+        the whole call (``OutsideRangesError``), nothing changed. One transaction, each change
+        audited once under ``revoke`` (new) or ``revoke-change``."""
         reason = parse_reason(reason) if isinstance(reason, str) else Reason(reason)
         ids = parse_card_ids([str(c) for c in cards], self.universe)
+        expiry = None if expires is None else np.full(len(ids), _expiry_code(expires, now),
+                                                      dtype=np.uint16)
         if allowed_ranges is not None:
             ops.check_in_ranges(ids, allowed_ranges)
         reasons = building.full_of(len(ids), int(reason))
         with self._writing(keys=False) as reg:
-            return reg.upsert(ids, reasons, None, now, by, "revoke", note)
+            return reg.upsert(ids, reasons, expiry, now, by, "revoke", note)
 
     def reinstate(self, cards: Iterable[str | int], *, now: int, by: str, note: str = "",
                   allowed_ranges: CardRanges | None = None) -> int:
@@ -534,8 +542,10 @@ class CenterHome:
             root = read_unverified_root_set(self.root_set_v1())
             return provision(keys, root, keyset).to_file()
 
-    def issue_token(self, card: str | int, valid_until: int, *, now: int, by: str) -> bytes:
-        """A signed validity token for one card, valid through ``valid_until``.
+    def issue_token(self, card: str | int, valid_until: int, *, now: int, by: str,
+                    note: str = "") -> bytes:
+        """A signed validity token for one card, valid through ``valid_until``; audited with
+        ``note`` (where the request came from and why, as for every change).
 
         A card on the hot list gets none (``ListedCardError``): renewing its credit would undo
         the revocation for every terminal that checks tokens but has not heard the list yet.
@@ -547,7 +557,8 @@ class CenterHome:
             if reason is not None:
                 raise ListedCardError(f"card {card_id} is on the hot list "
                                       f"({Reason(reason).name.lower()}); reinstate it first")
-            reg.audit(now, by, "token", f"card {card_id} valid until {valid_until}")
+            reg.audit(now, by, "token", f"card {card_id} valid until {valid_until}"
+                      + (f"; {note}" if note else ""))
             return issue_token(card_id, valid_until, keys)
 
     def rotate_master(self, *, now: int, by: str,
@@ -661,6 +672,19 @@ class CenterHome:
         """Audit that the carousel went on air (``render`` to a file, ``broadcast`` start/end)."""
         with self._writing() as reg:
             reg.audit(now, by, action, note)
+
+
+def _expiry_code(text: str, now: int) -> int:
+    """The month code of ``YYYY-MM`` text, not before ``now``'s month (``ExpiryError``)."""
+    if text == "":
+        raise ExpiryError("expires: empty; want YYYY-MM (or leave it out)")
+    try:
+        code = parse_expiry(text)
+    except ValueError as exc:
+        raise ExpiryError(f"expires: {exc}") from None
+    if code < month_code_at(now):
+        raise ExpiryError(f"expires {text} is in the past: such a card cannot pay anyway")
+    return code
 
 
 def _as_passphrase(passphrase: Passphrase | str) -> Passphrase:
