@@ -18,6 +18,9 @@ Invariants:
 * A list bundle (full or delta) keeps ``list_body``, the encoded full list as it stood at that
   seq, and ``touched``, the card ids it changed since the list before it, so a delta that takes
   any list from its base up to the current one can be built later.
+* ``meta`` keeps ``hot_count``, the number of rows of ``hot``, moved by every change of ``hot``
+  in the same transaction: a report never counts (reads) the whole list. ``audit`` is indexed by
+  card, so one card's history is an indexed read too.
 * ``trust`` keeps every root set and key set imported, as the root signed it: append-only.
 * All writes go through ``transaction()``: one writer at a time over the whole registry
   (SQLite ``BEGIN IMMEDIATE``; PostgreSQL an exclusive lock on ``meta``), all or nothing. So the
@@ -41,7 +44,7 @@ from center.errors import CenterStateError, NonEmptyDatabaseError, NotListedErro
 from center.registry import schema as sch
 from center.registry.dburl import redact
 from center.registry.dialect import Dialect, Postgres, Sqlite, dialect_of
-from center.registry.schema import HISTORY_COLUMNS, SCHEMA_VERSION, UPGRADABLE_FROM
+from center.registry.schema import HISTORY_COLUMNS, HOT_COUNT, SCHEMA_VERSION, UPGRADABLE_FROM
 from framing import HotList, from_sql_key, from_sql_keys, to_sql_key, to_sql_keys
 
 # Upserts of up to this many cards look up just those cards (in chunks of _LOOKUP_CHUNK, below
@@ -134,7 +137,7 @@ class Registry:
                                         "an empty database or schema")
         for statement in sch.schema(self.dialect):
             self._conn.execute(statement)
-        rows = [("schema_version", str(SCHEMA_VERSION)), *meta.items()]
+        rows = [("schema_version", str(SCHEMA_VERSION)), *{HOT_COUNT: "0", **meta}.items()]
         self.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", rows)
 
     def drop_tables(self) -> None:
@@ -163,13 +166,14 @@ class Registry:
             version = None if row is None else row[0]
         except self._dialect.database_errors as exc:
             version = f"unreadable ({str(exc).strip().splitlines()[0]})"
-        if version == str(UPGRADABLE_FROM):
+        if version in [str(v) for v in UPGRADABLE_FROM]:
             with self.transaction():
-                if self.meta("schema_version") == str(UPGRADABLE_FROM):  # not done meanwhile
-                    for statement in sch.upgrade_from_v2(self.dialect):
+                # Read again under the lock: another process may have upgraded meanwhile.
+                for step in range(int(self.meta("schema_version")), SCHEMA_VERSION):
+                    for statement in sch.upgrade_from(step, self.dialect):
                         self._conn.execute(statement)
-                    self.execute("UPDATE meta SET value=? WHERE key='schema_version'",
-                                 (str(SCHEMA_VERSION),))
+                self.execute("UPDATE meta SET value=? WHERE key='schema_version'",
+                             (str(SCHEMA_VERSION),))
             version = str(SCHEMA_VERSION)
         if version != str(SCHEMA_VERSION):
             raise CenterStateError(f"registry {self.where} has schema {version}, want "
@@ -276,7 +280,14 @@ class Registry:
             yield from_sql_key(card), reason, listed_at, listed_by, expiry
 
     def count(self) -> int:
-        return self._x("SELECT count(*) FROM hot").fetchone()[0]
+        """Cards on the list (kept in meta by every change: one indexed read, not a count)."""
+        return int(self.meta(HOT_COUNT))
+
+    def _count_by(self, change: int) -> None:
+        """Move the kept count of listed cards by ``change`` (inside the change's transaction)."""
+        if change:
+            self._x("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + ? AS TEXT) "
+                    "WHERE key = ?", (change, HOT_COUNT))
 
     def reason_of(self, card_id: int) -> int | None:
         """The reason code of a listed card, or None when the card is not listed."""
@@ -313,6 +324,7 @@ class Registry:
                 zip(repeat(now), repeat(by), repeat(name), to_stored(ids[mask]),
                     reasons[mask].tolist(), expiry[mask].tolist(), repeat(note)),
             )
+        self._count_by(int(add.sum()))
         return UpsertCounts(int(add.sum()), int(change.sum()), int(same.sum()))
 
     def _lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -348,6 +360,7 @@ class Registry:
         self.executemany("DELETE FROM hot WHERE card=?", ((c,) for c in stored))
         self.insert_rows("audit", ("at", "by", "action", "card", "note"),
                          ((now, by, "reinstate", c, note) for c in stored))
+        self._count_by(-len(stored))
 
     # -- audit ---------------------------------------------------------------------------
 

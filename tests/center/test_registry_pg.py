@@ -359,13 +359,27 @@ def _downgrade_to_v2(home: CenterHome) -> None:
     reg.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
 
 
-def test_a_version_2_registry_is_upgraded_when_opened(tmp_path: Path, db: str | None) -> None:
+def _downgrade_to_v3(home: CenterHome) -> None:
+    reg = home.registry
+    reg.execute("DROP INDEX audit_card")
+    reg.execute("DELETE FROM meta WHERE key='hot_count'")
+    reg.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_older_registry_is_upgraded_when_opened(tmp_path: Path, db: str | None,
+                                                    version: int) -> None:
     with make_home_on(tmp_path / "home", db) as home:
-        home.revoke(["9"], now=NOW, by=OPERATOR)
-        _downgrade_to_v2(home)
+        home.revoke(["9", "10", "11"], now=NOW, by=OPERATOR)
+        _downgrade_to_v3(home)
+        if version == 2:
+            _downgrade_to_v2(home)
     with CenterHome.open(tmp_path / "home") as home:
-        assert home.registry.meta("schema_version") == "3"
-        assert [e.card_id for e in home.list_entries()] == [9]
+        assert home.registry.meta("schema_version") == "4"
+        assert [e.card_id for e in home.list_entries()] == [9, 10, 11]
+        assert home.count() == 3  # counted once, at the upgrade
+        home.reinstate(["10"], now=NOW, by=OPERATOR)
+        assert home.count() == 2
         token = home.add_operator("ann", "admin", now=NOW, by=OPERATOR)
         assert home.authenticate(token).name == "ann"
 
@@ -373,7 +387,7 @@ def test_a_version_2_registry_is_upgraded_when_opened(tmp_path: Path, db: str | 
 def test_an_unknown_schema_version_is_refused(tmp_path: Path, db: str | None) -> None:
     with make_home_on(tmp_path / "home", db) as home:
         home.registry.execute("UPDATE meta SET value='9' WHERE key='schema_version'")
-    with pytest.raises(CenterStateError, match="has schema 9, want 3"):
+    with pytest.raises(CenterStateError, match="has schema 9, want 4"):
         CenterHome.open(tmp_path / "home")
 
 
