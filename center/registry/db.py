@@ -20,7 +20,7 @@ Invariants:
   any list from its base up to the current one can be built later.
 * ``meta`` keeps ``hot_count``, the number of rows of ``hot``, moved by every change of ``hot``
   in the same transaction: a report never counts (reads) the whole list. ``audit`` is indexed by
-  card, so one card's history is an indexed read too.
+  card and by time, so one card's history, or the rows since a time, are indexed reads too.
 * ``trust`` keeps every root set and key set imported, as the root signed it: append-only.
 * All writes go through ``transaction()``: one writer at a time over the whole registry
   (SQLite ``BEGIN IMMEDIATE``; PostgreSQL an exclusive lock on ``meta``), all or nothing. So the
@@ -271,13 +271,21 @@ class Registry:
         return HotList.decoded(from_sql_keys(table[:, 0]).copy(), table[:, 1].astype(np.uint8),
                                table[:, 2].astype(np.uint16))
 
-    def iter_entries(self) -> Iterator[tuple[int, int, int, str, int]]:
-        """(card ID, reason, listed_at, listed_by, expiry) in ID order."""
+    def iter_entries(self, after: int | None = None) -> Iterator[tuple[int, int, int, str, int]]:
+        """(card ID, reason, listed_at, listed_by, expiry) in ID order, from the first card
+        above ``after`` when given (an indexed seek: a page costs its own rows)."""
+        where, params = ("", ()) if after is None else (" WHERE card > ?", (to_sql_key(after),))
         cur = self.iter_rows(
-            "SELECT card, reason, listed_at, listed_by, expiry FROM hot ORDER BY card"
-        )
+            f"SELECT card, reason, listed_at, listed_by, expiry FROM hot{where} ORDER BY card",
+            params)
         for card, reason, listed_at, listed_by, expiry in cur:
             yield from_sql_key(card), reason, listed_at, listed_by, expiry
+
+    def entry(self, card_id: int) -> tuple[int, int, int, str, int] | None:
+        """(card ID, reason, listed_at, listed_by, expiry) of one listed card, or None."""
+        row = self._x("SELECT card, reason, listed_at, listed_by, expiry FROM hot WHERE card=?",
+                      (to_sql_key(card_id),)).fetchone()
+        return None if row is None else (card_id, *row[1:])
 
     def count(self) -> int:
         """Cards on the list (kept in meta by every change: one indexed read, not a count)."""
@@ -374,23 +382,22 @@ class Registry:
                    action: str | None = None) -> Iterator[tuple]:
         """(id, at, by, action, card ID or None, reason, expiry, note) in log order, only the
         rows about ``card``, at or after ``since``, of ``action`` where given."""
-        where, params = [], []
-        if card is not None:
-            where.append("card = ?")
-            params.append(to_sql_key(card))
-        if since is not None:
-            where.append("at >= ?")
-            params.append(since)
-        if action is not None:
-            where.append("action = ?")
-            params.append(action)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        clause, params = _audit_filter(card, since, action, None)
         cur = self._x(
             f"SELECT id, at, by, action, card, reason, expiry, note FROM audit{clause} ORDER BY id",
             params)
         for row in cur:
-            card_id = None if row[4] is None else from_sql_key(row[4])
-            yield (*row[:4], card_id, *row[5:])
+            yield _audit_row(row)
+
+    def newest_audit(self, limit: int, card: int | None = None, since: int | None = None,
+                     action: str | None = None, before: int | None = None) -> list[tuple]:
+        """Up to ``limit`` rows as ``iter_audit`` gives them, newest first, below row id
+        ``before`` when given: read backwards from the end of the log (by card: its index),
+        so a page costs its own rows, not the log before it."""
+        clause, params = _audit_filter(card, since, action, before)
+        rows = self._x(f"SELECT id, at, by, action, card, reason, expiry, note FROM audit"
+                       f"{clause} ORDER BY id DESC LIMIT ?", (*params, limit)).fetchall()
+        return [_audit_row(r) for r in rows]
 
     # -- bundles -------------------------------------------------------------------------
 
@@ -470,6 +477,24 @@ class Registry:
         cur = self._x("SELECT version, data FROM trust WHERE kind=? ORDER BY version",
                                  (kind,))
         return [(int(v), bytes(d)) for v, d in cur]
+
+
+def _audit_filter(card: int | None, since: int | None, action: str | None,
+                  before: int | None) -> tuple[str, list]:
+    """The WHERE clause (or "") and its parameters for the audit readers."""
+    where, params = [], []
+    for column, test, value in (("card", "=", None if card is None else to_sql_key(card)),
+                                ("at", ">=", since), ("action", "=", action),
+                                ("id", "<", before)):
+        if value is not None:
+            where.append(f"{column} {test} ?")
+            params.append(value)
+    return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+
+def _audit_row(row: tuple) -> tuple:
+    card_id = None if row[4] is None else from_sql_key(row[4])
+    return (*row[:4], card_id, *row[5:])
 
 
 _HISTORY_NAMES = [c.strip() for c in HISTORY_COLUMNS.split(",")]

@@ -463,10 +463,16 @@ class CenterHome:
                       f"{counts.changed} changed, {counts.unchanged} unchanged")
         return ImportResult(len(rows), counts)
 
-    def list_entries(self) -> Iterator[Entry]:
+    def list_entries(self, after: int | None = None) -> Iterator[Entry]:
+        """Listed cards in ID order (above card ``after`` when given: an indexed seek)."""
         reasons = {int(r): r for r in Reason}
-        for card, reason, listed_at, listed_by, expiry in self._reg.iter_entries():
+        for card, reason, listed_at, listed_by, expiry in self._reg.iter_entries(after):
             yield Entry(card, reasons[reason], listed_at, listed_by, expiry)
+
+    def entry(self, card_id: int) -> Entry | None:
+        """One listed card, or None (one indexed read)."""
+        row = self._reg.entry(card_id)
+        return None if row is None else Entry(row[0], Reason(row[1]), *row[2:])
 
     def count(self) -> int:
         return self._reg.count()
@@ -662,6 +668,12 @@ class CenterHome:
                   action: str | None = None) -> Iterator[tuple]:
         """Audit rows, oldest first, filtered by card, time and action where given."""
         return self._reg.iter_audit(card, since, action)
+
+    def newest_audit(self, limit: int, *, card: int | None = None, since: int | None = None,
+                     action: str | None = None, before: int | None = None) -> list[tuple]:
+        """Up to ``limit`` audit rows, newest first, below row id ``before`` when given,
+        filtered as ``audit_log`` (a page costs its own rows)."""
+        return self._reg.newest_audit(limit, card, since, action, before)
 
     def record_export(self, seq: int, where: str, *, now: int, by: str) -> None:
         """Audit that bundle ``seq`` left the center (``export``)."""

@@ -15,8 +15,8 @@ function (and a statement trigger, because TRUNCATE skips row triggers).
 # by name: its bundles belong to the old trust model.
 # 3: the operators table (machine and operator tokens, issue 11). A version-2 registry is
 # upgraded in place when opened: the change only adds a table.
-# 4: the count of listed cards kept in meta (``hot_count``) and an index of the audit log by
-# card, so that a report, a reinstatement and a card's lookup cost indexed reads, never a pass
+# 4: the count of listed cards kept in meta (``hot_count``) and indexes of the audit log by
+# card and by time, so that a report, a reinstatement and a card's lookup cost indexed reads, never a pass
 # over the list or the log (issue 11). Upgraded in place when opened: it only adds.
 SCHEMA_VERSION = 4
 UPGRADABLE_FROM = (2, 3)
@@ -101,6 +101,7 @@ CREATE UNIQUE INDEX operators_active_name ON operators (name) WHERE revoked_at I
 HOT_COUNT = "hot_count"
 _TABLES_V4 = """
 CREATE INDEX audit_card ON audit (card);
+CREATE INDEX audit_at ON audit (at);
 """
 _COUNT_HOT = f"INSERT INTO meta (key, value) SELECT '{HOT_COUNT}', CAST(count(*) AS TEXT) FROM hot;"
 

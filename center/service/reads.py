@@ -2,9 +2,10 @@
 statistics, the bundle history, one card. JSON shapes are those of ``hotcast center list``,
 ``audit`` and ``history`` (``center.cli_output``), so a script reads either the same way.
 
-Paging walks ``CenterHome.list_entries`` (card ID order) and ``audit_log`` (log order), the
-registry's public readers: a page costs one pass up to its end. When the registry grows paged
-queries these functions are the one place to use them.
+Paging seeks: ``CenterHome.list_entries(after)`` starts at the page's first card (card ID
+order) and ``newest_audit`` reads the log backwards from the page's end, so a page costs its
+own rows (plus the rows a filter skips), not the list or the log before it. One card is one
+indexed read (``CenterHome.entry``; its audit rows through the log's card index).
 
 Invariants: nothing here writes; every function takes the home it reads and ``now``.
 """
@@ -31,9 +32,7 @@ def entries_page(home: CenterHome, *, after: int | None, limit: int, reason: Rea
     ``reason``, a card ID ``prefix`` (digits), the operator ``by`` who listed them."""
     rows: list[dict] = []
     more = None
-    for e in home.list_entries():
-        if after is not None and e.card_id <= after:
-            continue
+    for e in home.list_entries(after):
         if reason is not None and e.reason is not reason:
             continue
         if prefix and not str(e.card_id).startswith(prefix):
@@ -48,28 +47,19 @@ def entries_page(home: CenterHome, *, after: int | None, limit: int, reason: Rea
 
 
 def lookup(home: CenterHome, card_id: int) -> dict | None:
-    """The entry of one card, or None when it is not listed (stops at the card's place)."""
-    for e in home.list_entries():
-        if e.card_id == card_id:
-            return out.with_utc(out.entry(e))
-        if e.card_id > card_id:
-            return None
-    return None
+    """The entry of one card, or None when it is not listed (one indexed read)."""
+    e = home.entry(card_id)
+    return None if e is None else out.with_utc(out.entry(e))
 
 
 def audit_page(home: CenterHome, *, card: int | None, since: int | None, action: str | None,
                before: int | None, limit: int) -> dict:
     """The newest ``limit`` audit rows (before row id ``before``), newest first."""
-    keep: deque = deque(maxlen=limit + 1)
-    for row in home.audit_log(card=card, since=since, action=action):
-        if before is not None and row[0] >= before:
-            break
-        keep.append(row)
-    rows = list(keep)
+    rows = home.newest_audit(limit + 1, card=card, since=since, action=action, before=before)
     more = len(rows) > limit  # older rows remain below this page
-    rows = rows[-limit:]
-    return {"rows": [out.with_utc(out.audit_row(r)) for r in reversed(rows)],
-            "next_before": rows[0][0] if more else None}
+    rows = rows[:limit]
+    return {"rows": [out.with_utc(out.audit_row(r)) for r in rows],
+            "next_before": rows[-1][0] if more else None}
 
 
 def card_audit(home: CenterHome, card_id: int, limit: int = 20) -> list[dict]:

@@ -153,3 +153,24 @@ def test_audit_log_only_ever_grows_by_appending(home) -> None:
             attempt()
         assert list(home.audit_log()) == log
     assert "mallory" not in {row[2] for row in log}
+
+
+def test_one_entry_and_pages_seek_by_card(home) -> None:
+    home.revoke(["5", "9", "12"], "lost", now=NOW, by="alice")
+    assert home.entry(9) == next(e for e in home.list_entries() if e.card_id == 9)
+    assert home.entry(10) is None
+    assert [e.card_id for e in home.list_entries(after=5)] == [9, 12]
+    assert [e.card_id for e in home.list_entries(after=12)] == []
+
+
+def test_newest_audit_reads_backwards_in_pages(home) -> None:
+    for card in ("5", "9", "12"):
+        home.revoke([card], now=NOW, by="alice")
+    home.reinstate(["9"], now=NOW + 5, by="bob")
+    every = list(home.audit_log())
+    assert home.newest_audit(2) == every[::-1][:2]
+    assert home.newest_audit(10, before=every[-2][0]) == every[::-1][2:]
+    assert home.newest_audit(10, card=9) == [r for r in every[::-1] if r[4] == 9]
+    assert home.newest_audit(10, since=NOW + 5) == [every[-1]]
+    assert home.newest_audit(10, action="revoke", before=every[-3][0]) == \
+        [r for r in every[::-1] if r[3] == "revoke" and r[0] < every[-3][0]]

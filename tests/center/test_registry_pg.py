@@ -362,6 +362,7 @@ def _downgrade_to_v2(home: CenterHome) -> None:
 def _downgrade_to_v3(home: CenterHome) -> None:
     reg = home.registry
     reg.execute("DROP INDEX audit_card")
+    reg.execute("DROP INDEX audit_at")
     reg.execute("DELETE FROM meta WHERE key='hot_count'")
     reg.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
 
