@@ -287,6 +287,11 @@ class Registry:
                       (to_sql_key(card_id),)).fetchone()
         return None if row is None else (card_id, *row[1:])
 
+    def reason_counts(self) -> dict[int, int]:
+        """Listed cards by reason code (one grouped pass in the database)."""
+        return {int(r): int(n) for r, n in
+                self._x("SELECT reason, count(*) FROM hot GROUP BY reason").fetchall()}
+
     def count(self) -> int:
         """Cards on the list (kept in meta by every change: one indexed read, not a count)."""
         return int(self.meta(HOT_COUNT))
@@ -388,6 +393,13 @@ class Registry:
             params)
         for row in cur:
             yield _audit_row(row)
+
+    def changes_by_day(self, since: int, day_s: int) -> list[tuple[int, str, int]]:
+        """(day number ``at // day_s``, action, rows) of the audit rows about cards at or after
+        ``since`` (grouped in the database, through the log's time index)."""
+        return [(int(d), a, int(n)) for d, a, n in self._x(
+            "SELECT at / ?, action, count(*) FROM audit WHERE at >= ? AND card IS NOT NULL "
+            "GROUP BY at / ?, action", (day_s, since, day_s)).fetchall()]
 
     def newest_audit(self, limit: int, card: int | None = None, since: int | None = None,
                      action: str | None = None, before: int | None = None) -> list[tuple]:

@@ -469,6 +469,16 @@ class CenterHome:
         for card, reason, listed_at, listed_by, expiry in self._reg.iter_entries(after):
             yield Entry(card, reasons[reason], listed_at, listed_by, expiry)
 
+    def reason_counts(self) -> dict[Reason, int]:
+        """Listed cards by reason (every reason, zeros included)."""
+        counts = self._reg.reason_counts()
+        return {r: counts.get(int(r), 0) for r in Reason}
+
+    def changes_by_day(self, since: int, day_s: int = 86_400) -> list[tuple[int, str, int]]:
+        """(day number ``at // day_s``, audit action, rows) of the changes to cards at or
+        after ``since``."""
+        return self._reg.changes_by_day(since, day_s)
+
     def entry(self, card_id: int) -> Entry | None:
         """One listed card, or None (one indexed read)."""
         row = self._reg.entry(card_id)

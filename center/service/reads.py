@@ -80,30 +80,29 @@ def history(home: CenterHome, *, kind: str | None, limit: int) -> list[dict]:
 def statistics(home: CenterHome, now: int, days: int) -> dict:
     """Entries by reason; the list size after every list bundle built (``growth``); cards
     listed and reinstated per UTC day over the last ``days`` days (``daily``, oldest first)."""
-    by_reason = Counter(e.reason.name.lower() for e in home.list_entries())
+    by_reason = {r.name.lower(): n for r, n in home.reason_counts().items()}
     growth = [{"at": r["created_at"], "epoch": r["epoch"], "seq": r["seq"], "kind": r["kind"],
                "entries": r["entries"]}
               for r in home.history() if r["kind"] in ("full", "delta")]
     first_day = (now // DAY_S - days + 1) * DAY_S
     listed: Counter = Counter()
     reinstated: Counter = Counter()
-    for _, at, _, action, card, *_ in home.audit_log(since=first_day):
-        if card is None:
-            continue
+    for day, action, rows in home.changes_by_day(first_day, DAY_S):
         if action in LISTING_ACTIONS:
-            listed[at // DAY_S] += 1
+            listed[day] += rows
         elif action in DELISTING_ACTIONS:
-            reinstated[at // DAY_S] += 1
+            reinstated[day] += rows
     daily = [{"day": out.utc(d * DAY_S)[:10], "listed": listed[d], "reinstated": reinstated[d]}
              for d in range(first_day // DAY_S, now // DAY_S + 1)]
     return {"now": now, "entries": sum(by_reason.values()),
-            "by_reason": {r.name.lower(): by_reason[r.name.lower()] for r in Reason},
+            "by_reason": by_reason,
             "growth": [out.with_utc(g) for g in growth], "daily": daily}
 
 
 class StatsCache:
-    """``statistics`` recomputed at most every ``ttl_s`` seconds per ``days`` (they walk the
-    whole list and the audit log); thread-safe."""
+    """``statistics`` recomputed at most every ``ttl_s`` seconds per ``days`` (each is a
+    grouped pass over the list and over the log's recent rows, in the database);
+    thread-safe."""
 
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s
