@@ -399,7 +399,7 @@ class Registry:
         ``since`` (grouped in the database, through the log's time index)."""
         return [(int(d), a, int(n)) for d, a, n in self._x(
             "SELECT at / ?, action, count(*) FROM audit WHERE at >= ? AND card IS NOT NULL "
-            "GROUP BY at / ?, action", (day_s, since, day_s)).fetchall()]
+            "GROUP BY 1, 2", (day_s, since)).fetchall()]  # by position: one expression
 
     def newest_audit(self, limit: int, card: int | None = None, since: int | None = None,
                      action: str | None = None, before: int | None = None) -> list[tuple]:
