@@ -1,109 +1,90 @@
-"""Live broadcast latency: a card reported stolen -> delta built -> on air -> terminal has it.
+"""Live broadcast rendering per profile: what ``hotcast center serve`` / ``broadcast`` puts on air,
+frames -> samples (or IR pulse timings) at the profile's output rate, as x real time on one core.
 
-One benchmark round is one report, end to end in one process: ``CenterHome.revoke`` (the
-report), ``build`` of a delta from the latest list bundle (a chain, as an operator builds them), the broadcast's poll
-(``LiveCarousel.update``), frames a frame at a time through MPX at 228 kHz into the terminal's
-``ReceivePipeline`` and ``BundleMerger`` until the delta is applied to the terminal store. The
-carousel holds a 50 000-card full list (~60 KB, ~90 blocks, a ~20 s cycle) so the delta has
-to cut in: it is urgent and goes on air at the next frame boundary.
+The carousel is a center's real one (``CenterHome.carousel``: the root-signed key set, the full
+list of 100 000 cards, a delta after one report) in a ``LiveCarousel``; each round renders
+``SIGNAL_S`` seconds of air and a delta cuts in at a frame boundary halfway (an urgent change,
+as a report makes one). The figure is seconds of signal per CPU second of this process
+(``time.process_time``: the machine is shared, so CPU time is the target, wall time is
+reported). Target: every profile renders at least ``TARGET_X_REAL_TIME`` x faster than real
+time, since a live output that falls behind real time goes silent; the margin leaves the
+scheduler's builds, the HTTP service and other channels room on the same core.
 
-extra_info (seconds of signal are seconds on a real-time air link):
-- ``delta_frames``: frames of the delta (K source + R repair blocks).
-- ``build_to_last_frame_signal_s``: from the frame boundary after the build was seen to the end
-  of the delta's last frame = delta_frames x 0.2316 s (8 800 bits / 38 000 bit/s).
-- ``report_to_terminal_signal_s``: from that boundary to the sample at which the terminal had
-  the bundle (decoder block delay included: the pipeline works in 0.1 s blocks).
-- ``real_time_worst_s``: what a live station adds in the worst case: a full poll period
-  (1 s default) and one frame in progress, plus report_to_terminal_signal_s.
-- ``report_to_terminal_cpu_s``: wall time of the whole round here (revoke, build, seal,
-  modulate, demodulate, verify, merge), i.e. faster than real time.
-Run: .venv/bin/pytest bench/test_broadcast.py --benchmark-only -q
+The report -> terminal latency this file used to measure on one frame loop is now measured in
+full, per profile and from the shell or an HTTP report, by bench/test_time_to_protection.py.
+
+extra_info: ``x_real_time``, ``signal_s``, ``cpu_s``, ``output_rate_hz``, ``frames``.
+Run: ``.venv/bin/pytest bench/test_broadcast.py --benchmark-only -q``
 """
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
-import numpy as np
+import pytest
 
-import framing
-from center import CenterHome
-from center.air.live import LiveCarousel
-from crypto import BundleKind, TerminalKeys
-from receiver.store.merge import BundleMerger
-from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
-from receiver.store.store import TerminalStore
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "center"))
 
-NOW = 1_790_000_000
-POLL_S = 1.0
-FRAME_S = 8_800 / 38_000
-MAX_FRAMES = 400  # ~90 s of signal: a round that takes longer has failed
+from center_helpers import NOW, make_home  # noqa: E402
 
+from center.air.live import LiveCarousel  # noqa: E402
+from crypto import BundleKind  # noqa: E402
+from modem import profile_names  # noqa: E402
 
-def _until_applied(live, pipeline, merger, seq: int) -> float:
-    """Frames until ``seq`` is applied; -> sample time (s) of the bundle_applied event."""
-    for _ in range(MAX_FRAMES):
-        block = live.process(1)
-        for event in merger.process(pipeline.process(block.samples), NOW):
-            if event["event"] == "bundle_applied" and event["seq"] == seq:
-                return event["t_s"]
-    raise AssertionError(f"seq {seq} not applied within {MAX_FRAMES} frames")
+LISTED = 100_000
+SIGNAL_S = 20.0
+TARGET_X_REAL_TIME = 5.0
 
 
-def test_report_to_terminal_latency(benchmark, tmp_path):
-    rng = np.random.default_rng(5)
-    cards = (rng.choice(10**15, 50_000 + 20, replace=False) + 4 * 10**15).tolist()
-    home = CenterHome.init(tmp_path / "center", now=NOW, by="bench")
-    home.revoke(cards[:50_000], now=NOW, by="bench")
-    full = home.build(BundleKind.FULL, now=NOW, by="bench")
-    store = TerminalStore.create(tmp_path / "terminal",
-                                 TerminalKeys.from_bytes(home.provision(now=NOW, by="bench")))
-    live = LiveCarousel("fm")
-    live.update(home.carousel(NOW), NOW)
-    pipeline = ReceivePipeline(PipelineConfig("fm", is_iq=False, sample_rate_hz=228_000.0))
-    merger = BundleMerger(store)
-    _until_applied(live, pipeline, merger, full.seq)
-    spare = iter(cards[50_000:])
-    figures = {}
-    base = [full.seq]  # each delta chains from the last, as an operator builds them
+@pytest.fixture(scope="module")
+def carousels(tmp_path_factory):
+    """(before, after): the carousel with the full list, and with the delta of one report."""
+    from crypto import _keyfile
 
-    def one_report():
-        t0 = time.perf_counter()
-        home.revoke([next(spare)], now=NOW, by="bench")
-        delta = home.build(BundleKind.DELTA, base[0], now=NOW, by="bench")
-        base[0] = delta.seq
-        live.update(home.carousel(NOW), NOW)  # the broadcast's poll saw the new seq
-        boundary = live.frame_start_s(live.next_frame)
-        applied_t = _until_applied(live, pipeline, merger, delta.seq)
-        wall = time.perf_counter() - t0
-        n = len(framing.segment(delta.sealed, 2, delta.seq, live.frame_config))
-        figures.update(delta_frames=n, build_to_last_frame_signal_s=round(n * FRAME_S, 3),
-                       report_to_terminal_signal_s=round(applied_t - boundary, 3),
-                       real_time_worst_s=round(POLL_S + FRAME_S + applied_t - boundary, 3),
-                       report_to_terminal_cpu_s=round(wall, 3), delta_bytes=len(delta.sealed))
-
-    benchmark.pedantic(one_report, rounds=5, iterations=1)
-    benchmark.extra_info.update(figures)
-    # the delta is on air at the boundary and applied before one frame after its last
-    assert figures["report_to_terminal_signal_s"] <= (figures["delta_frames"] + 1) * FRAME_S + 0.2
-    store.close()
-    home.close()
+    saved = _keyfile.DEFAULT_KDF
+    _keyfile.DEFAULT_KDF = _keyfile.KdfParams(log2_n=10)  # the bench is not about the KDF
+    try:
+        with make_home(tmp_path_factory.mktemp("broadcast") / "home") as home:
+            home.import_csv("".join(f"{4000000000000000 + 7919 * i},stolen\n"
+                                    for i in range(LISTED)), now=NOW, by="bench")
+            home.build(BundleKind.FULL, now=NOW, by="bench")
+            before = home.carousel(NOW)
+            home.revoke(["4999999999999999"], now=NOW, by="bench")
+            home.build(BundleKind.DELTA, now=NOW, by="bench")
+            after = home.carousel(NOW)
+    finally:
+        _keyfile.DEFAULT_KDF = saved
+    assert [b.kind for b in after][-2:] == [BundleKind.FULL, BundleKind.DELTA]
+    return before, after
 
 
-def test_live_carousel_speed(benchmark):
-    """Frames -> MPX a frame at a time (the broadcast's block), x real time."""
-    sealed = np.random.default_rng(1).integers(0, 256, 68_000, np.uint8).tobytes()
+@pytest.mark.parametrize("profile", profile_names())
+def test_live_render_speed(benchmark, carousels, profile: str) -> None:
+    before, after = carousels
+    cpu: list[float] = []
 
-    class Bundle:
-        seq, kind, created_at, valid_until = 1, "full", NOW, NOW + 86_400
+    def one_round() -> int:
+        live = LiveCarousel(profile)
+        frames = max(2, round(SIGNAL_S / live.frame_s))
+        start = time.process_time()
+        live.update(before, NOW)
+        blocks = [live.process(1) for _ in range(frames // 2)]
+        live.update(after, NOW)
+        blocks += [live.process(1) for _ in range(frames - frames // 2)]
+        cpu.append(time.process_time() - start)
+        assert all(b.samples.size for b in blocks)
+        assert any(e.seq == after[-1].seq and e.urgent for b in blocks for e in b.events), \
+            "the delta never cut in"
+        return frames
 
-    Bundle.sealed = sealed
-    live = LiveCarousel("fm")
-    live.update([Bundle()], NOW)
-    frames = 40
-
-    def run():
-        return sum(live.process(1).samples.size for _ in range(frames))
-
-    benchmark.pedantic(run, rounds=3, iterations=1, warmup_rounds=1)
-    benchmark.extra_info["x_real_time"] = round(frames * FRAME_S / benchmark.stats["min"], 1)
+    frames = benchmark.pedantic(one_round, rounds=3, iterations=1)
+    live = LiveCarousel(profile)
+    signal_s = frames * live.frame_s
+    x = signal_s / (sum(cpu) / len(cpu))
+    benchmark.extra_info.update(x_real_time=round(x, 1), signal_s=round(signal_s, 2),
+                                cpu_s=round(sum(cpu) / len(cpu), 3), frames=frames,
+                                output_rate_hz=live.output_rate_hz,
+                                target_x_real_time=TARGET_X_REAL_TIME)
+    assert x >= TARGET_X_REAL_TIME, f"{profile}: {x:.1f} x real time, target {TARGET_X_REAL_TIME}"

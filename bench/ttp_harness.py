@@ -1,4 +1,5 @@
-"""Time to protection: from a revocation reaching the registry to a terminal refusing the card.
+"""Time to protection: from a revocation (a shell's or an HTTP report's) to a terminal refusing
+the card.
 
 ``run_ttp(TtpConfig(profile=...), workdir)`` runs, in one process and on a simulated clock
 (``center.air.clock.SimClock``), the very ``center.air.serve.Serve`` loop that ``hotcast center
@@ -7,19 +8,30 @@ announcement) and one channel of the profile with the real modem (``LiveCarousel
 ``modem.TxChain``), rendered ``ahead`` of its air clock as for a file output. Its output is a
 terminal: the channel simulator (noise, clock offset, pulse jitter and loss), the streaming
 ``ReceivePipeline``, the ``BundleMerger`` into a ``TerminalStore``, and ``check_card`` after
-every list it applies. Cards are revoked (``CenterHome.revoke``, as ``hotcast center revoke``
-from another process does) at random times (Poisson, mean gap ``mean_gap_s``) once the terminal
-holds the first full list.
+every list it applies. Cards are revoked at random times (Poisson, mean gap ``mean_gap_s``) once
+the terminal holds the first full list, from one of two sources:
+
+* ``shell``: ``CenterHome.revoke`` in the harness, as ``hotcast center revoke`` from another
+  process does; the clock starts when the revocation has reached the registry (its commit is
+  not counted).
+* ``http``: a report over HTTP, ``PUT /v1/cards/{card}`` with an operator's bearer token, to the
+  center service (``center.service.start_http``: the ASGI app on uvicorn, on a loopback socket,
+  as ``hotcast center serve --http`` runs it) over a keep-alive connection, as a card issuer's
+  system sends them. The clock starts when the request is sent; the request's wall time (HTTP,
+  authentication, rate limit, the registry's commit) is charged to the simulated clock before
+  the scheduler's next tick can see the card.
 
 What the clock charges: simulated seconds of air (every frame, the lead-in, the frame in
 progress, the render-ahead, the pipeline's 0.1 s blocks) plus the measured wall time of every
 scheduler tick (building and sealing the delta), which ``Serve`` adds to the simulated clock
-before the new carousel reaches the channel. The revocation's own commit is not counted (it is
-what "reaching the registry" means).
+before the new carousel reaches the channel, plus (``http``) each report's wall time.
 
-Run one profile and print the distribution:
+``measure_ttp(profile, n, source="http"|"shell", quick=False)`` is the door for other benches
+(``hotcast bench``): one run, its figures as a dict.
 
-    .venv/bin/python bench/ttp_harness.py --profile fm
+Run one profile, both sources, and print the distributions:
+
+    .venv/bin/python bench/ttp_harness.py --profile fm --source shell --source http
 """
 
 from __future__ import annotations
@@ -29,6 +41,7 @@ import dataclasses
 import json
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +57,7 @@ from center.air.serve import Serve  # noqa: E402
 from center.registry.home import REQUEST_FILE, CenterHome  # noqa: E402
 from center.root.home import RootHome  # noqa: E402
 from crypto import BundleKind, TerminalKeys  # noqa: E402
+from center.service import start_http  # noqa: E402
 from framing import Universe  # noqa: E402
 from modem import InputKind, modem_profile  # noqa: E402
 from modem.channel import ChannelConfig, ChannelSimulator  # noqa: E402
@@ -58,6 +72,7 @@ START = 1_790_000_000  # 2026-09-21 UTC
 PASSPHRASE = "ttp harness"
 UNIVERSE = Universe(((4_000_000_000_000_000, 4_999_999_999_999_999),))
 PROFILES = ("fm", "fm-robust", "audio", "audio-robust", "ir")
+SOURCES = ("shell", "http")
 TARGETS_P99_S = {"fm": 2.0, "audio": 5.0}  # issue 10
 # The channel between center and terminal, per profile: a clean but real link.
 # fm, fm-robust: Eb/N0 per payload bit on the subcarrier (12 dB; fm-robust 6 dB, ~5 dB more
@@ -79,32 +94,41 @@ class TtpConfig:
     ahead_s: float = 0.5
     poll_s: float = 0.1
     max_sim_s: float = 4_000.0
+    source: str = "shell"  # "shell" or "http" (module docstring)
 
     def __post_init__(self) -> None:
         modem_profile(self.profile)
         if not 1 <= self.revocations <= 10_000 or self.mean_gap_s <= 0:
             raise ValueError("revocations must be 1..10000 and mean_gap_s > 0")
+        if self.source not in SOURCES:
+            raise ValueError(f"source {self.source!r}: want one of {', '.join(SOURCES)}")
 
 
 @dataclass
 class TtpResult:
     profile: str
+    source: str = "shell"
     latencies_s: list[float] = field(default_factory=list)
     missing: int = 0
     builds: int = 0
     build_wall_s: list[float] = field(default_factory=list)
+    report_wall_s: list[float] = field(default_factory=list)  # http: each request's wall time
     sim_seconds: float = 0.0
 
     def figures(self) -> dict:
         x = np.array(self.latencies_s) if self.latencies_s else np.array([np.nan])
-        return {"profile": self.profile, "n": len(self.latencies_s), "missing": self.missing,
+        report = {} if not self.report_wall_s else {
+            "report_wall_p50_s": round(float(np.percentile(self.report_wall_s, 50)), 4),
+            "report_wall_p99_s": round(float(np.percentile(self.report_wall_s, 99)), 4)}
+        return {"profile": self.profile, "source": self.source, "n": len(self.latencies_s),
+                "missing": self.missing,
                 "p50_s": round(float(np.percentile(x, 50)), 3),
                 "p90_s": round(float(np.percentile(x, 90)), 3),
                 "p99_s": round(float(np.percentile(x, 99)), 3),
                 "max_s": round(float(np.max(x)), 3), "min_s": round(float(np.min(x)), 3),
                 "mean_s": round(float(np.mean(x)), 3), "deltas_built": self.builds,
                 "build_wall_p99_s": round(float(np.percentile(self.build_wall_s or [0], 99)), 4),
-                "sim_seconds": round(self.sim_seconds, 1)}
+                "sim_seconds": round(self.sim_seconds, 1), **report}
 
 
 class _Link:
@@ -184,6 +208,33 @@ output = {{ kind = "{'ir-files' if cfg.profile == 'ir' else 'files'}", dir = "un
 """
 
 
+class HttpReporter:
+    """Reports cards to the center service on a loopback socket, as a card issuer's system does:
+    one keep-alive connection, an operator's bearer token, ``PUT /v1/cards/{card}``."""
+
+    def __init__(self, home: CenterHome, clock: SimClock) -> None:
+        import httpx2  # the service's HTTP client (a test and bench dependency)
+
+        token = home.add_operator("ttp-desk", "operator", now=int(clock.now()), by="ttp")
+        self.service = start_http(home.path, "127.0.0.1:0", passphrase=PASSPHRASE,
+                                  clock=lambda: int(clock.now()))
+        self.client = httpx2.Client(base_url=self.service.url, timeout=30.0,
+                                    headers={"Authorization": f"Bearer {token}"})
+
+    def report(self, card: int) -> float:
+        """Report ``card`` stolen; the request's wall time (s). A refusal is an error."""
+        started = time.perf_counter()
+        r = self.client.put(f"/v1/cards/{card}", json={"reason": "stolen", "note": "ttp"})
+        took = time.perf_counter() - started
+        if r.status_code != 200 or r.json().get("added") != 1:
+            raise RuntimeError(f"the service refused report {card}: {r.status_code} {r.text}")
+        return took
+
+    def close(self) -> None:
+        self.client.close()
+        self.service.stop()
+
+
 def _center(workdir: Path, listed: list[int]) -> CenterHome:
     root = RootHome.init(workdir / "root", passphrase=lambda: PASSPHRASE)
     home = CenterHome.init(workdir / "center", UNIVERSE, root_pub=root.root_set_bytes(1),
@@ -205,13 +256,20 @@ def run_ttp(cfg: TtpConfig, workdir: Path, log=None) -> TtpResult:
     store = TerminalStore.create(workdir / "terminal", keys)
     plan = parse_plan(_plan_text(cfg), "<ttp plan>", workdir)
     clock = SimClock(START)
-    result = TtpResult(cfg.profile)
+    result = TtpResult(cfg.profile, cfg.source)
     revoked: dict[int, float] = {}
     to_revoke = cards[cfg.listed:]
+    reporter = HttpReporter(home, clock) if cfg.source == "http" else None
 
     def revoke(card: int) -> None:
-        home.revoke([card], now=int(clock.now()), by="ttp")
-        revoked[card] = clock.now()
+        if reporter is None:
+            home.revoke([card], now=int(clock.now()), by="ttp")
+            revoked[card] = clock.now()
+            return
+        revoked[card] = clock.now()  # the request is sent now...
+        took = reporter.report(card)
+        result.report_wall_s.append(took)
+        clock.advance(took)  # ...and nothing can see the card before its answer
 
     def on_applied(event, t: float) -> None:
         if not to_revoke_scheduled:
@@ -243,7 +301,11 @@ def run_ttp(cfg: TtpConfig, workdir: Path, log=None) -> TtpResult:
     serve = Serve(plan, workdir / "center", passphrase=lambda: PASSPHRASE, by="ttp",
                   clock=clock, log=scheduler_log, openers={"air": opener})
     clock.at(START + cfg.max_sim_s, lambda: serve.stop("time limit"))
-    serve.run()
+    try:
+        serve.run()
+    finally:
+        if reporter is not None:
+            reporter.close()
     result.sim_seconds = clock.now() - START
     result.missing = cfg.revocations - len(result.latencies_s)
     store.close()
@@ -251,18 +313,38 @@ def run_ttp(cfg: TtpConfig, workdir: Path, log=None) -> TtpResult:
     return result
 
 
+# Quick runs (``hotcast bench --quick``): a smaller list and denser revocations, so that a run
+# of a few revocations takes seconds; the figures are the same kind, only noisier.
+QUICK = {"listed": 200, "mean_gap_s": 3.0}
+
+
+def measure_ttp(profile: str, n: int = 100, source: str = "http", quick: bool = False, *,
+                seed: int = 10, workdir: Path | None = None) -> dict:
+    """One harness run of ``n`` revocations on ``profile`` from ``source`` ("http" or
+    "shell"); its figures (``TtpResult.figures``: p50_s, p90_s, p99_s, max_s, ..., missing).
+    ``workdir`` None: a temporary folder, removed after."""
+    cfg = TtpConfig(profile, revocations=n, seed=seed, source=source,
+                    **(QUICK if quick else {}))
+    if workdir is not None:
+        return run_ttp(cfg, Path(workdir)).figures()
+    with tempfile.TemporaryDirectory(prefix="hotcast-ttp-") as tmp:
+        return run_ttp(cfg, Path(tmp)).figures()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=PROFILES, action="append",
                         help="profile(s) to run (default: all)")
+    parser.add_argument("--source", choices=SOURCES, action="append",
+                        help="where revocations start (default: both)")
     parser.add_argument("--revocations", type=int, default=100)
     parser.add_argument("--seed", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="a short list, denser revocations")
     args = parser.parse_args(argv)
     for profile in args.profile or PROFILES:
-        with tempfile.TemporaryDirectory() as tmp:
-            result = run_ttp(TtpConfig(profile, revocations=args.revocations, seed=args.seed),
-                             Path(tmp))
-        print(json.dumps(result.figures()), flush=True)
+        for source in args.source or SOURCES:
+            figures = measure_ttp(profile, args.revocations, source, args.quick, seed=args.seed)
+            print(json.dumps(figures), flush=True)
     return 0
 
 

@@ -153,7 +153,7 @@ def cmd_revoke(args: argparse.Namespace, ctx) -> int:
     cards = card_texts(args.cards)
     with _open(args, ctx) as home:
         counts = home.revoke(cards, args.reason, now=ctx.now(), by=ctx.operator(args),
-                             note=args.note)
+                             note=args.note, expires=args.expires)
         ctx.emit(out.counts(counts, home.count()))
     return 0
 
@@ -233,7 +233,8 @@ def cmd_token(args: argparse.Namespace, ctx) -> int:
         out.check_out(args.out, allow_stdout=False)
     card_id = parse_card_id(args.card)
     with _open(args, ctx) as home:
-        token = home.issue_token(card_id, valid_until, now=now, by=ctx.operator(args))
+        token = home.issue_token(card_id, valid_until, now=now, by=ctx.operator(args),
+                                 note=args.note)
     if args.out:
         write_public_file(Path(args.out), token)
     ctx.emit(out.with_utc({"card": args.card, "valid_until": valid_until, "token": token.hex()}))
@@ -399,6 +400,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
             changes=True)
     p.add_argument("--reason", default="stolen", type=str.lower, choices=reasons)
     p.add_argument("--note", default="", help="why, for the audit log")
+    p.add_argument("--expires", metavar="YYYY-MM", help="the cards' expiry month (default: a "
+                   "listed card keeps its own, a new one has none)")
     p.add_argument("cards", nargs="+", metavar="CARD")
     p = add("reinstate", cmd_reinstate, "take cards off the hot list (- reads card IDs from "
             "stdin)", changes=True)
@@ -426,6 +429,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("card", metavar="CARD")
     p.add_argument("--valid-until", required=True, metavar="YYYY-MM-DD", help="valid through this UTC day")
     p.add_argument("--out", metavar="FILE", help="also write the raw token bytes here")
+    p.add_argument("--note", default="", help="why, for the audit log")
     add("history", cmd_history, "print the built bundles as JSON lines")
     p = add("audit", cmd_audit, "print the audit log as JSON lines")
     p.add_argument("--card", metavar="CARD", help="only rows about this card")

@@ -32,6 +32,10 @@ class ReasonError(CenterInputError):
     """A revocation reason is not one of stolen, lost, fraud, other."""
 
 
+class ExpiryError(CenterInputError):
+    """An expiry month that is not ``YYYY-MM``, or one already past (such a card cannot pay)."""
+
+
 class CsvImportError(CenterInputError):
     """A CSV import row is bad; ``line`` is its 1-based line number in the file."""
 

@@ -4,7 +4,8 @@
 ``SimClock`` holds a number that only ``sleep`` moves, and fires callbacks registered with
 ``at(t, fn)`` in time order as it passes them (each sees ``now() == t``): the time-to-protection
 harness revokes cards from such callbacks while ``Serve.run`` drives the scheduler and the
-channels on the same clock.
+channels on the same clock, and charges the wall time a revocation took (an HTTP report) with
+``advance``.
 
 Invariants: ``SimClock`` time never goes back; callbacks fire once, in (time, registration)
 order, with the clock set to their time.
@@ -72,6 +73,11 @@ class SimClock:
         """Call ``fn()`` when the clock passes ``t`` (at once on the next sleep if ``t`` is past)."""
         heapq.heappush(self._timers, (float(t), self._order, fn))
         self._order += 1
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on by ``seconds`` at once, firing nothing (timers passed fire at the
+        next ``sleep``, late): a callback charges the wall time its own work took."""
+        self._now += max(0.0, seconds)
 
     def next_timer(self) -> float | None:
         return self._timers[0][0] if self._timers else None

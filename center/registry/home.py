@@ -40,9 +40,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from center.errors import (
     CenterInputError,
     CenterStateError,
+    ExpiryError,
     HomeError,
     ListedCardError,
     MigrationError,
@@ -54,7 +57,7 @@ from center.registry import operators as ops
 from center.registry.csvimport import decode_csv_bytes, parse_csv
 from center.registry.db import Registry, UpsertCounts
 from center.registry.dburl import check_url, redact, same_database
-from center.registry.inputs import parse_card_ids, parse_reason
+from center.registry.inputs import month_code_at, parse_card_ids, parse_expiry, parse_reason
 from center.registry.operators import Operator, Role
 from center.registry.secretfile import home_lock, write_secret_file
 from crypto import (
@@ -412,18 +415,23 @@ class CenterHome:
     # -- the hot list --------------------------------------------------------------------
 
     def revoke(self, cards: Iterable[str | int], reason: Reason | str = Reason.STOLEN, *,
-               now: int, by: str, note: str = "",
+               now: int, by: str, note: str = "", expires: str | None = None,
                allowed_ranges: CardRanges | None = None) -> UpsertCounts:
         """List cards (IDs as decimal text or ints); a listed card takes the new reason.
-        ``allowed_ranges`` (an issuer's card ranges): a card outside them refuses the whole
-        call (``OutsideRangesError``), nothing changed."""
+        ``expires`` ``YYYY-MM``: the cards' expiry month (``ExpiryError`` when it does not
+        parse or is before ``now``'s month); None keeps a listed card's expiry (a new card
+        gets none). ``allowed_ranges`` (an issuer's card ranges): a card outside them refuses
+        the whole call (``OutsideRangesError``), nothing changed. One transaction, each change
+        audited once under ``revoke`` (new) or ``revoke-change``."""
         reason = parse_reason(reason) if isinstance(reason, str) else Reason(reason)
         ids = parse_card_ids([str(c) for c in cards], self.universe)
+        expiry = None if expires is None else np.full(len(ids), _expiry_code(expires, now),
+                                                      dtype=np.uint16)
         if allowed_ranges is not None:
             ops.check_in_ranges(ids, allowed_ranges)
         reasons = building.full_of(len(ids), int(reason))
         with self._writing(keys=False) as reg:
-            return reg.upsert(ids, reasons, None, now, by, "revoke", note)
+            return reg.upsert(ids, reasons, expiry, now, by, "revoke", note)
 
     def reinstate(self, cards: Iterable[str | int], *, now: int, by: str, note: str = "",
                   allowed_ranges: CardRanges | None = None) -> int:
@@ -455,10 +463,26 @@ class CenterHome:
                       f"{counts.changed} changed, {counts.unchanged} unchanged")
         return ImportResult(len(rows), counts)
 
-    def list_entries(self) -> Iterator[Entry]:
+    def list_entries(self, after: int | None = None) -> Iterator[Entry]:
+        """Listed cards in ID order (above card ``after`` when given: an indexed seek)."""
         reasons = {int(r): r for r in Reason}
-        for card, reason, listed_at, listed_by, expiry in self._reg.iter_entries():
+        for card, reason, listed_at, listed_by, expiry in self._reg.iter_entries(after):
             yield Entry(card, reasons[reason], listed_at, listed_by, expiry)
+
+    def reason_counts(self) -> dict[Reason, int]:
+        """Listed cards by reason (every reason, zeros included)."""
+        counts = self._reg.reason_counts()
+        return {r: counts.get(int(r), 0) for r in Reason}
+
+    def changes_by_day(self, since: int, day_s: int = 86_400) -> list[tuple[int, str, int]]:
+        """(day number ``at // day_s``, audit action, rows) of the changes to cards at or
+        after ``since``."""
+        return self._reg.changes_by_day(since, day_s)
+
+    def entry(self, card_id: int) -> Entry | None:
+        """One listed card, or None (one indexed read)."""
+        row = self._reg.entry(card_id)
+        return None if row is None else Entry(row[0], Reason(row[1]), *row[2:])
 
     def count(self) -> int:
         return self._reg.count()
@@ -534,8 +558,10 @@ class CenterHome:
             root = read_unverified_root_set(self.root_set_v1())
             return provision(keys, root, keyset).to_file()
 
-    def issue_token(self, card: str | int, valid_until: int, *, now: int, by: str) -> bytes:
-        """A signed validity token for one card, valid through ``valid_until``.
+    def issue_token(self, card: str | int, valid_until: int, *, now: int, by: str,
+                    note: str = "") -> bytes:
+        """A signed validity token for one card, valid through ``valid_until``; audited with
+        ``note`` (where the request came from and why, as for every change).
 
         A card on the hot list gets none (``ListedCardError``): renewing its credit would undo
         the revocation for every terminal that checks tokens but has not heard the list yet.
@@ -547,7 +573,8 @@ class CenterHome:
             if reason is not None:
                 raise ListedCardError(f"card {card_id} is on the hot list "
                                       f"({Reason(reason).name.lower()}); reinstate it first")
-            reg.audit(now, by, "token", f"card {card_id} valid until {valid_until}")
+            reg.audit(now, by, "token", f"card {card_id} valid until {valid_until}"
+                      + (f"; {note}" if note else ""))
             return issue_token(card_id, valid_until, keys)
 
     def rotate_master(self, *, now: int, by: str,
@@ -652,6 +679,12 @@ class CenterHome:
         """Audit rows, oldest first, filtered by card, time and action where given."""
         return self._reg.iter_audit(card, since, action)
 
+    def newest_audit(self, limit: int, *, card: int | None = None, since: int | None = None,
+                     action: str | None = None, before: int | None = None) -> list[tuple]:
+        """Up to ``limit`` audit rows, newest first, below row id ``before`` when given,
+        filtered as ``audit_log`` (a page costs its own rows)."""
+        return self._reg.newest_audit(limit, card, since, action, before)
+
     def record_export(self, seq: int, where: str, *, now: int, by: str) -> None:
         """Audit that bundle ``seq`` left the center (``export``)."""
         with self._writing() as reg:
@@ -661,6 +694,19 @@ class CenterHome:
         """Audit that the carousel went on air (``render`` to a file, ``broadcast`` start/end)."""
         with self._writing() as reg:
             reg.audit(now, by, action, note)
+
+
+def _expiry_code(text: str, now: int) -> int:
+    """The month code of ``YYYY-MM`` text, not before ``now``'s month (``ExpiryError``)."""
+    if text == "":
+        raise ExpiryError("expires: empty; want YYYY-MM (or leave it out)")
+    try:
+        code = parse_expiry(text)
+    except ValueError as exc:
+        raise ExpiryError(f"expires: {exc}") from None
+    if code < month_code_at(now):
+        raise ExpiryError(f"expires {text} is in the past: such a card cannot pay anyway")
+    return code
 
 
 def _as_passphrase(passphrase: Passphrase | str) -> Passphrase:

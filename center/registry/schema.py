@@ -15,8 +15,11 @@ function (and a statement trigger, because TRUNCATE skips row triggers).
 # by name: its bundles belong to the old trust model.
 # 3: the operators table (machine and operator tokens, issue 11). A version-2 registry is
 # upgraded in place when opened: the change only adds a table.
-SCHEMA_VERSION = 3
-UPGRADABLE_FROM = 2
+# 4: the count of listed cards kept in meta (``hot_count``) and indexes of the audit log by
+# card and by time, so that a report, a reinstatement and a card's lookup cost indexed reads, never a pass
+# over the list or the log (issue 11). Upgraded in place when opened: it only adds.
+SCHEMA_VERSION = 4
+UPGRADABLE_FROM = (2, 3)
 
 TYPES = {
     "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "big": "INTEGER", "blob": "BLOB"},
@@ -93,6 +96,15 @@ CREATE TABLE operators (
 CREATE UNIQUE INDEX operators_active_name ON operators (name) WHERE revoked_at IS NULL;
 """
 
+# The count of listed cards lives in meta (key HOT_COUNT), kept by every change of ``hot`` in
+# the same transaction (``Registry.upsert``/``remove``): counting the rows would read them all.
+HOT_COUNT = "hot_count"
+_TABLES_V4 = """
+CREATE INDEX audit_card ON audit (card);
+CREATE INDEX audit_at ON audit (at);
+"""
+_COUNT_HOT = f"INSERT INTO meta (key, value) SELECT '{HOT_COUNT}', CAST(count(*) AS TEXT) FROM hot;"
+
 APPEND_ONLY = {"audit": "audit log", "bundles": "bundle history", "trust": "trust history"}
 REVOKE_ONLY_MESSAGE = "an operator is never deleted or edited, only revoked once"
 
@@ -153,7 +165,7 @@ CREATE TRIGGER operators_no_truncate BEFORE TRUNCATE ON operators
 def schema(dialect: str) -> list[str]:
     """The statements that make an empty registry in ``dialect`` ("sqlite" or "postgresql")."""
     types = TYPES[dialect]
-    text = (_TABLES_V2 + _TABLES_V3).format(**types)
+    text = (_TABLES_V2 + _TABLES_V3 + _TABLES_V4).format(**types)
     if dialect == "sqlite":
         text += "".join(_SQLITE_APPEND_ONLY.format(table=t, what=w) for t, w in
                         APPEND_ONLY.items()) + _SQLITE_OPERATORS
@@ -163,8 +175,12 @@ def schema(dialect: str) -> list[str]:
     return _split(text) + _pg_functions() + _split(triggers + _PG_OPERATORS)
 
 
-def upgrade_from_v2(dialect: str) -> list[str]:
-    """The statements that take a version-2 registry to version 3 (they only add)."""
+def upgrade_from(version: int, dialect: str) -> list[str]:
+    """The statements that take a registry of ``version`` (in ``UPGRADABLE_FROM``) to the next
+    version (they only add)."""
+    if version == 3:
+        return _split(_TABLES_V4 + _COUNT_HOT)
+    assert version == 2, version
     text = _TABLES_V3.format(**TYPES[dialect])
     if dialect == "sqlite":
         return _split(text + _SQLITE_OPERATORS)

@@ -16,7 +16,7 @@ import re
 
 from center.errors import CenterInputError
 from center.registry.home import CenterHome
-from center.registry.inputs import month_code_at, parse_card_ids, parse_date_end, parse_expiry
+from center.registry.inputs import parse_card_ids, parse_date_end
 from center.registry.inputs import parse_reason, parse_universe
 from center.service.auth import Principal, Role, in_ranges, ranges_of
 from center.service.errors import ServiceError
@@ -51,19 +51,8 @@ def report(home: CenterHome, who: Principal, card_text: str, reason: str,
     card = card_id(home, who, card_text)
     reason_value = parse_reason(reason)
     why = who.audit_note(note_text(note))
-    if expires:
-        try:
-            code = parse_expiry(expires)
-        except ValueError as exc:
-            raise ServiceError(400, "bad_input", f"expires: {exc}") from None
-        if code < month_code_at(now):
-            raise ServiceError(400, "bad_input", f"expires {expires} is in the past: such a "
-                               "card cannot pay anyway")
-        name = reason_value.name.lower()
-        counts = home.import_csv(f"{card},{name},{expires}\n", now=now, by=who.name,
-                                 note=why).counts
-    else:
-        counts = home.revoke([card], reason_value, now=now, by=who.name, note=why)
+    counts = home.revoke([card], reason_value, now=now, by=who.name, note=why,
+                         expires=expires or None)
     return {"card": str(card), "reason": reason_value.name.lower(), "expires": expires or None,
             "added": counts.added, "changed": counts.changed, "unchanged": counts.unchanged,
             "entries": home.count()}
@@ -78,7 +67,7 @@ def reinstate(home: CenterHome, who: Principal, card_text: str, note: str | None
 
 
 def renew_token(home: CenterHome, who: Principal, card_text: str, valid_until: str,
-                now: int) -> dict:
+                note: str | None, now: int) -> dict:
     """A signed validity token for a card that is not listed (409 ``card_listed`` if it is)."""
     card = card_id(home, who, card_text)
     try:
@@ -87,7 +76,8 @@ def renew_token(home: CenterHome, who: Principal, card_text: str, valid_until: s
         raise ServiceError(400, "bad_input", f"valid_until: {exc}") from None
     if until < now:
         raise ServiceError(400, "bad_input", f"valid_until {valid_until} is in the past")
-    token = home.issue_token(card, until, now=now, by=who.name)
+    token = home.issue_token(card, until, now=now, by=who.name,
+                             note=who.audit_note(note_text(note)))
     return {"card": str(card), "valid_until": until, "token": token.hex()}
 
 

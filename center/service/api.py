@@ -154,7 +154,7 @@ async def renew_token(request: Request, card: str,
     """A new validity token for a card that is not listed (409 for a listed card)."""
     body = await body_of(request, m.TokenIn)
     done = await on_home(request, actions.renew_token, who, card, body.valid_until,
-                         service(request).now())
+                         body.note, service(request).now())
     return out.with_utc(done)
 
 

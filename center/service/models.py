@@ -33,6 +33,7 @@ class ReinstateIn(_In):
 class TokenIn(_In):
     valid_until: str = Field(description="valid through this UTC day, YYYY-MM-DD",
                              examples=["2027-12-31"])
+    note: str = Field("", description="why, for the audit log", max_length=500)
 
 
 class OperatorIn(_In):

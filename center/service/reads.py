@@ -2,9 +2,10 @@
 statistics, the bundle history, one card. JSON shapes are those of ``hotcast center list``,
 ``audit`` and ``history`` (``center.cli_output``), so a script reads either the same way.
 
-Paging walks ``CenterHome.list_entries`` (card ID order) and ``audit_log`` (log order), the
-registry's public readers: a page costs one pass up to its end. When the registry grows paged
-queries these functions are the one place to use them.
+Paging seeks: ``CenterHome.list_entries(after)`` starts at the page's first card (card ID
+order) and ``newest_audit`` reads the log backwards from the page's end, so a page costs its
+own rows (plus the rows a filter skips), not the list or the log before it. One card is one
+indexed read (``CenterHome.entry``; its audit rows through the log's card index).
 
 Invariants: nothing here writes; every function takes the home it reads and ``now``.
 """
@@ -31,9 +32,7 @@ def entries_page(home: CenterHome, *, after: int | None, limit: int, reason: Rea
     ``reason``, a card ID ``prefix`` (digits), the operator ``by`` who listed them."""
     rows: list[dict] = []
     more = None
-    for e in home.list_entries():
-        if after is not None and e.card_id <= after:
-            continue
+    for e in home.list_entries(after):
         if reason is not None and e.reason is not reason:
             continue
         if prefix and not str(e.card_id).startswith(prefix):
@@ -48,28 +47,19 @@ def entries_page(home: CenterHome, *, after: int | None, limit: int, reason: Rea
 
 
 def lookup(home: CenterHome, card_id: int) -> dict | None:
-    """The entry of one card, or None when it is not listed (stops at the card's place)."""
-    for e in home.list_entries():
-        if e.card_id == card_id:
-            return out.with_utc(out.entry(e))
-        if e.card_id > card_id:
-            return None
-    return None
+    """The entry of one card, or None when it is not listed (one indexed read)."""
+    e = home.entry(card_id)
+    return None if e is None else out.with_utc(out.entry(e))
 
 
 def audit_page(home: CenterHome, *, card: int | None, since: int | None, action: str | None,
                before: int | None, limit: int) -> dict:
     """The newest ``limit`` audit rows (before row id ``before``), newest first."""
-    keep: deque = deque(maxlen=limit + 1)
-    for row in home.audit_log(card=card, since=since, action=action):
-        if before is not None and row[0] >= before:
-            break
-        keep.append(row)
-    rows = list(keep)
+    rows = home.newest_audit(limit + 1, card=card, since=since, action=action, before=before)
     more = len(rows) > limit  # older rows remain below this page
-    rows = rows[-limit:]
-    return {"rows": [out.with_utc(out.audit_row(r)) for r in reversed(rows)],
-            "next_before": rows[0][0] if more else None}
+    rows = rows[:limit]
+    return {"rows": [out.with_utc(out.audit_row(r)) for r in rows],
+            "next_before": rows[-1][0] if more else None}
 
 
 def card_audit(home: CenterHome, card_id: int, limit: int = 20) -> list[dict]:
@@ -90,30 +80,29 @@ def history(home: CenterHome, *, kind: str | None, limit: int) -> list[dict]:
 def statistics(home: CenterHome, now: int, days: int) -> dict:
     """Entries by reason; the list size after every list bundle built (``growth``); cards
     listed and reinstated per UTC day over the last ``days`` days (``daily``, oldest first)."""
-    by_reason = Counter(e.reason.name.lower() for e in home.list_entries())
+    by_reason = {r.name.lower(): n for r, n in home.reason_counts().items()}
     growth = [{"at": r["created_at"], "epoch": r["epoch"], "seq": r["seq"], "kind": r["kind"],
                "entries": r["entries"]}
               for r in home.history() if r["kind"] in ("full", "delta")]
     first_day = (now // DAY_S - days + 1) * DAY_S
     listed: Counter = Counter()
     reinstated: Counter = Counter()
-    for _, at, _, action, card, *_ in home.audit_log(since=first_day):
-        if card is None:
-            continue
+    for day, action, rows in home.changes_by_day(first_day, DAY_S):
         if action in LISTING_ACTIONS:
-            listed[at // DAY_S] += 1
+            listed[day] += rows
         elif action in DELISTING_ACTIONS:
-            reinstated[at // DAY_S] += 1
+            reinstated[day] += rows
     daily = [{"day": out.utc(d * DAY_S)[:10], "listed": listed[d], "reinstated": reinstated[d]}
              for d in range(first_day // DAY_S, now // DAY_S + 1)]
     return {"now": now, "entries": sum(by_reason.values()),
-            "by_reason": {r.name.lower(): by_reason[r.name.lower()] for r in Reason},
+            "by_reason": by_reason,
             "growth": [out.with_utc(g) for g in growth], "daily": daily}
 
 
 class StatsCache:
-    """``statistics`` recomputed at most every ``ttl_s`` seconds per ``days`` (they walk the
-    whole list and the audit log); thread-safe."""
+    """``statistics`` recomputed at most every ``ttl_s`` seconds per ``days`` (each is a
+    grouped pass over the list and over the log's recent rows, in the database);
+    thread-safe."""
 
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s

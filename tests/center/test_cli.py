@@ -119,6 +119,8 @@ BAD_INPUT = [
     (["reinstate", "1001", "1.5"], "1.5"),
     (["revoke", "1001", ""], "''"),
     (["revoke", "1001", "0x10"], "0x10"),
+    (["revoke", "--expires", "2020-01", "1001"], "2020-01 is in the past"),
+    (["revoke", "--expires", "June", "1001"], "want YYYY-MM"),
     (["token", "abc", "--valid-until", "2026-12-31"], "abc"),
     (["token", "1001", "--valid-until", "2026-12-31"], "card 1001 is on the hot list (stolen)"),
     (["build", "--out", "OUT", "--delta-from", "9"], "9"),
@@ -238,6 +240,16 @@ def test_token_for_a_past_day_is_refused(run, populated) -> None:
     code, _, err = run("token", "1001", "--valid-until", "2020-01-01")
     assert code == 2 and "2020-01-01 is in the past" in err
     assert dump_home(populated) == before
+
+
+def test_revoke_with_an_expiry_and_token_with_a_note(run, populated) -> None:
+    code, out, _ = run("revoke", "--expires", "2031-04", "--note", "desk 3", "1077")
+    assert code == 0 and lines(out)[0]["added"] == 1
+    code, out, _ = run("list")
+    assert [e["expires"] for e in lines(out) if e["card"] == "1077"] == ["2031-04"]
+    code, _, _ = run("token", "1003", "--valid-until", "2027-01-31", "--note", "renewal")
+    code, out, _ = run("audit", "--action", "token")
+    assert code == 0 and lines(out)[-1]["note"].endswith("; renewal")
 
 
 def test_list_fast_path_matches_json_dumps(home, capsys) -> None:

@@ -139,6 +139,8 @@ def test_concurrent_writers_end_in_one_consistent_history(tmp_path: Path, db: st
                 previous = dict(state)
         assert build_rows == [h["seq"] for h in lists[1:]]  # commit order is seq order
         assert state == {e.card_id: int(e.reason) for e in home.list_entries()}
+        # The kept count of listed cards followed every change (no lost update).
+        assert home.count() == len(state) == home.registry.query("SELECT count(*) FROM hot")[0][0]
 
         # Every change a writer made is audited once, and the log holds nothing else.
         by_note = Counter(row[7] for row in audit if row[4] is not None)

@@ -71,6 +71,39 @@ def test_import_updates_expiry_and_revoke_keeps_it(home) -> None:
     assert (seven.reason, seven.expiry_code) == (Reason.STOLEN, month_code(2030, 2))
 
 
+def test_revoke_with_an_expiry_sets_it_in_one_audited_change(home) -> None:
+    counts = home.revoke(["7", "8"], "lost", now=NOW, by="alice", note="desk", expires="2030-02")
+    assert (counts.added, counts.changed, counts.unchanged) == (2, 0, 0)
+    assert [e.expiry_code for e in home.list_entries()] == [month_code(2030, 2)] * 2
+    counts = home.revoke(["7"], "lost", now=NOW, by="bob", expires="2030-02")
+    assert (counts.added, counts.changed, counts.unchanged) == (0, 0, 1)
+    home.revoke(["7"], "lost", now=NOW + 1, by="bob", expires="2031-12")
+    rows = [r[1:] for r in home.audit_log()][2:]  # after init and the first key set
+    lost = int(Reason.LOST)
+    assert rows == [(NOW, "alice", "revoke", 7, lost, month_code(2030, 2), "desk"),
+                    (NOW, "alice", "revoke", 8, lost, month_code(2030, 2), "desk"),
+                    (NOW + 1, "bob", "revoke-change", 7, lost, month_code(2031, 12), "")]
+
+
+@pytest.mark.parametrize("expires, why", [("2026-08", "in the past"), ("2030-13", "month 01-12"),
+                                          ("30-02", "want YYYY-MM"), ("", "empty")])
+def test_revoke_with_a_bad_expiry_changes_nothing(home, expires: str, why: str) -> None:
+    from center.errors import ExpiryError
+
+    home.revoke(["7"], now=NOW, by=OPERATOR)
+    before = (list(home.list_entries()), list(home.audit_log()))
+    with pytest.raises(ExpiryError, match=why):  # NOW is 2026-09
+        home.revoke(["7", "9"], now=NOW, by=OPERATOR, expires=expires)
+    assert (list(home.list_entries()), list(home.audit_log())) == before
+
+
+def test_token_renewal_is_audited_with_its_note(home) -> None:
+    home.issue_token("7", NOW + 86_400, now=NOW, by="alice", note="http 10.0.0.7: renewed")
+    (row,) = home.audit_log(action="token")
+    assert row[1:4] == (NOW, "alice", "token")
+    assert row[7] == f"card 7 valid until {NOW + 86_400}; http 10.0.0.7: renewed"
+
+
 def test_reinstate_of_unlisted_card_changes_nothing(home) -> None:
     home.revoke(["1", "2"], now=NOW, by=OPERATOR)
     with pytest.raises(NotListedError, match="card 3 is not on the hot list"):
@@ -120,3 +153,24 @@ def test_audit_log_only_ever_grows_by_appending(home) -> None:
             attempt()
         assert list(home.audit_log()) == log
     assert "mallory" not in {row[2] for row in log}
+
+
+def test_one_entry_and_pages_seek_by_card(home) -> None:
+    home.revoke(["5", "9", "12"], "lost", now=NOW, by="alice")
+    assert home.entry(9) == next(e for e in home.list_entries() if e.card_id == 9)
+    assert home.entry(10) is None
+    assert [e.card_id for e in home.list_entries(after=5)] == [9, 12]
+    assert [e.card_id for e in home.list_entries(after=12)] == []
+
+
+def test_newest_audit_reads_backwards_in_pages(home) -> None:
+    for card in ("5", "9", "12"):
+        home.revoke([card], now=NOW, by="alice")
+    home.reinstate(["9"], now=NOW + 5, by="bob")
+    every = list(home.audit_log())
+    assert home.newest_audit(2) == every[::-1][:2]
+    assert home.newest_audit(10, before=every[-2][0]) == every[::-1][2:]
+    assert home.newest_audit(10, card=9) == [r for r in every[::-1] if r[4] == 9]
+    assert home.newest_audit(10, since=NOW + 5) == [every[-1]]
+    assert home.newest_audit(10, action="revoke", before=every[-3][0]) == \
+        [r for r in every[::-1] if r[3] == "revoke" and r[0] < every[-3][0]]

@@ -359,13 +359,28 @@ def _downgrade_to_v2(home: CenterHome) -> None:
     reg.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
 
 
-def test_a_version_2_registry_is_upgraded_when_opened(tmp_path: Path, db: str | None) -> None:
+def _downgrade_to_v3(home: CenterHome) -> None:
+    reg = home.registry
+    reg.execute("DROP INDEX audit_card")
+    reg.execute("DROP INDEX audit_at")
+    reg.execute("DELETE FROM meta WHERE key='hot_count'")
+    reg.execute("UPDATE meta SET value='3' WHERE key='schema_version'")
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_older_registry_is_upgraded_when_opened(tmp_path: Path, db: str | None,
+                                                    version: int) -> None:
     with make_home_on(tmp_path / "home", db) as home:
-        home.revoke(["9"], now=NOW, by=OPERATOR)
-        _downgrade_to_v2(home)
+        home.revoke(["9", "10", "11"], now=NOW, by=OPERATOR)
+        _downgrade_to_v3(home)
+        if version == 2:
+            _downgrade_to_v2(home)
     with CenterHome.open(tmp_path / "home") as home:
-        assert home.registry.meta("schema_version") == "3"
-        assert [e.card_id for e in home.list_entries()] == [9]
+        assert home.registry.meta("schema_version") == "4"
+        assert [e.card_id for e in home.list_entries()] == [9, 10, 11]
+        assert home.count() == 3  # counted once, at the upgrade
+        home.reinstate(["10"], now=NOW, by=OPERATOR)
+        assert home.count() == 2
         token = home.add_operator("ann", "admin", now=NOW, by=OPERATOR)
         assert home.authenticate(token).name == "ann"
 
@@ -373,7 +388,7 @@ def test_a_version_2_registry_is_upgraded_when_opened(tmp_path: Path, db: str | 
 def test_an_unknown_schema_version_is_refused(tmp_path: Path, db: str | None) -> None:
     with make_home_on(tmp_path / "home", db) as home:
         home.registry.execute("UPDATE meta SET value='9' WHERE key='schema_version'")
-    with pytest.raises(CenterStateError, match="has schema 9, want 3"):
+    with pytest.raises(CenterStateError, match="has schema 9, want 4"):
         CenterHome.open(tmp_path / "home")
 
 
@@ -414,3 +429,27 @@ def test_lookup_in_chunks_matches_the_whole_list(any_home: CenterHome, monkeypat
     assert listed.tolist() == [True, False, True, False, True, False, True]
     assert reasons[listed].tolist() == [int(Reason.STOLEN)] * 4
     assert reasons[~listed].tolist() == [0] * 3
+
+
+def test_indexed_readers_agree_with_the_full_walks(any_home: CenterHome) -> None:
+    """The readers the service's pages use (one entry, a page after a card, the newest audit
+    rows, grouped statistics) give what walking the list and the log gives, on each backend."""
+    home = any_home
+    home.revoke(["5", "9", "12"], "lost", now=NOW, by="alice")
+    home.revoke(["20"], "fraud", now=NOW + 86_400, by="bob")
+    home.reinstate(["9"], now=NOW + 86_400, by="bob")
+    home.revoke(["5"], "stolen", now=NOW + 86_400, by="bob")
+    entries = list(home.list_entries())
+    assert home.entry(12) == next(e for e in entries if e.card_id == 12) and home.entry(9) is None
+    assert list(home.list_entries(after=5)) == [e for e in entries if e.card_id > 5]
+    log = list(home.audit_log())
+    assert home.newest_audit(3) == log[::-1][:3]
+    assert home.newest_audit(9, card=5, before=log[-1][0]) == \
+        [r for r in log[::-1] if r[4] == 5 and r[0] < log[-1][0]]
+    assert home.reason_counts() == {Reason.STOLEN: 1, Reason.LOST: 1, Reason.FRAUD: 1,
+                                    Reason.OTHER: 0}
+    day = NOW // 86_400
+    assert sorted(home.changes_by_day(NOW)) == [
+        (day, "revoke", 3), (day + 1, "reinstate", 1), (day + 1, "revoke", 1),
+        (day + 1, "revoke-change", 1)]
+    assert home.count() == len(entries) == 3

@@ -54,7 +54,18 @@ def test_report_with_an_expiry_month(env):
     assert r.status_code == 200 and r.json()["expires"] == "2028-06"
     looked = c.get(f"/v1/cards/{CARD}").json()
     assert looked["entry"]["expires"] == "2028-06"
-    assert looked["audit"][0]["note"].startswith("http testclient")
+    # one audited change, a revoke like any other report (no CSV import behind it)
+    assert [(a["action"], a["note"]) for a in looked["audit"]] == [("revoke", "http testclient")]
+    again = c.put(f"/v1/cards/{CARD}", json={"reason": "stolen", "expires": "2028-06"}).json()
+    assert (again["added"], again["changed"], again["unchanged"]) == (0, 0, 1)
+    moved = c.put(f"/v1/cards/{CARD}", json={"reason": "stolen", "expires": "2029-01"}).json()
+    assert moved["changed"] == 1
+    kept = c.put(f"/v1/cards/{CARD}", json={"reason": "lost"}).json()  # no expiry: kept
+    assert kept["changed"] == 1
+    looked = c.get(f"/v1/cards/{CARD}").json()
+    assert (looked["entry"]["expires"], looked["entry"]["reason"]) == ("2029-01", "lost")
+    assert [a["action"] for a in c.get(f"/v1/audit?card={CARD}").json()["rows"]] == [
+        "revoke-change", "revoke-change", "revoke"]  # newest first
 
 
 @pytest.mark.parametrize("expires, why", [("2026-08", "in the past"),
@@ -210,7 +221,7 @@ def test_audit_pages_newest_first_with_filters(env):
 
 def test_token_for_a_card_not_listed_verifies(env):
     r = env.client("operator").post(f"/v1/cards/{CARD}/token",
-                                    json={"valid_until": "2027-03-31"})
+                                    json={"valid_until": "2027-03-31", "note": "card renewed"})
     assert r.status_code == 200
     body = r.json()
     assert body["valid_until_utc"] == "2027-03-31T23:59:59Z"
@@ -220,6 +231,10 @@ def test_token_for_a_card_not_listed_verifies(env):
     token = check_token(bytes.fromhex(body["token"]), int(CARD), NOW, keyset)
     assert token.card_id == int(CARD)
     assert rows[-1][2] == "operator"
+    # who, when, from where, why: like every other change
+    assert rows[-1][1] == NOW
+    assert rows[-1][7] == f"card {CARD} valid until {body['valid_until']}; http testclient: " \
+        "card renewed"
 
 
 def test_token_for_a_listed_card_is_refused_and_changes_nothing(env):
