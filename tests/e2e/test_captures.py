@@ -120,3 +120,15 @@ def test_manifest_bundle_hashes_are_what_went_on_air(tmp_path):
         events = [e for block in source for e in pipe.process(block)] + pipe.finish()
     got = {hashlib.sha256(e.data).hexdigest() for e in events if isinstance(e, BundleReceived)}
     assert {b["sha256"] for b in capture["bundles"]} <= got  # key set, heartbeat... beside them
+
+
+@pytest.mark.slow
+def test_the_series_in_ir_ctl_one_line_form_decodes(tmp_path):
+    """ir-ctl --receive without --mode2 prints signed values, several to a line (`+290 -385`),
+    and a gap as one more space; the same series in that form decodes to the same lists."""
+    lines = []
+    for text in _series_texts(SERIES):
+        values = [("+" if w == "pulse" else "-") + n for w, n in (line.split() for line in text.splitlines())]
+        lines += [" ".join(values[i : i + 8]) for i in range(0, len(values), 8)] + ["-125000"]
+    home = _terminal(tmp_path)
+    _assert_decoded_to_manifest(home, SERIES, _decode(home, SERIES, "\n".join(lines).encode()))
