@@ -10,7 +10,7 @@ import pytest
 from modem import codec
 from modem.audio import AUDIO, AUDIO_ROBUST, AudioDemodulator, AudioModulator
 from modem.impairments import AudioChannelConfig, apply_audio_channel
-from tests.modem.audio_frames import frame_loss
+from tests.modem.link_frames import frame_loss
 
 pytestmark = pytest.mark.skipif(codec.ffmpeg_path() is None,
                                 reason="ffmpeg is not installed (apt-get install ffmpeg): codec round trips need it")
@@ -68,7 +68,7 @@ def robust_all(ppm, seed):
 
 def test_robust_frames_through_everything_together():
     """The fast variant: 10 frames (11 s of signal), none lost after tune-in."""
-    loss = frame_loss("audio-robust", robust_all(300, 6), 10)
+    loss = frame_loss("audio-robust", robust_all(300, 6), 10, tune_in_s=3.0)
     assert loss.frames >= 7 and loss.lost == ()
 
 
@@ -76,6 +76,6 @@ def test_robust_frames_through_everything_together():
 @pytest.mark.parametrize("ppm,seed", [(300, 7), (-300, 8)])
 def test_robust_frame_error_rate_through_everything_together(ppm, seed):
     """FER <= 1e-2 over ~200 frames (3.6 min of signal) after tune-in, each clock direction."""
-    loss = frame_loss("audio-robust", robust_all(ppm, seed), 200)
+    loss = frame_loss("audio-robust", robust_all(ppm, seed), 200, tune_in_s=3.0)
     assert loss.fer <= 1e-2, loss
     assert loss.tune_in_lost <= 3
