@@ -401,7 +401,7 @@ class AudioDemodulator:
         y = self._fft(w) * np.exp(self._ramp[None, :] * (pos - w)[:, None])
         h = np.where(np.abs(self._h) > 1e-9, self._h, 1e-9)
         eq = y / h
-        # Signal: the gain of the trainings on both sides against the channel estimate (53 or
+        # Signal: the gain of the trainings on both sides against the channel estimate (47 or
         # more carriers each: precise at any SNR the link works at). Noise: what the cells hold
         # beyond it (blind to nothing: clipping or a codec's distortion counts). The moments
         # (M2M4) of the cells themselves stand in when a training was missed or the data hold
