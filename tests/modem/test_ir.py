@@ -158,3 +158,30 @@ def test_stats():
     assert stats.clock_offset_ppm == pytest.approx(-100, abs=20)
     assert stats.bits == len(llr) and stats.blocks * 48 == len(llr)
     assert marks_of(np.array([5, -3, 7]))[0].tolist() == [0.0, 8.0]
+
+
+def test_a_block_that_lost_a_burst_and_gained_one_is_erased_not_garbage():
+    """16 distances, one of them longer than any symbol makes (a lost burst) and a spurious
+    pulse elsewhere in the block: the block's LLRs are erasures, counted in blocks_erased."""
+    bits = bits_for(0.5, seed=4)
+    d = modulate(bits).astype(np.int64)
+    syncs = np.flatnonzero(d == IR.sync_mark_us)
+    block = 3
+    start, stop = int(syncs[block]), int(syncs[block + 1])  # value indices of the block's marks
+    marks = np.arange(start + 2, stop - 2, 2)  # interior marks
+    lattice = IR.lattice_us
+    # A burst whose loss merges two distances into one of more than 10 lattices (s1 + s2 >= 5).
+    lost = next(m for m in marks if (abs(d[m - 1]) + d[m] + abs(d[m + 1]) + d[m - 2]) / lattice > 10.6)
+    spurious_space = next(m for m in marks if abs(m - lost) > 4) + 1  # a space away from it
+    s = abs(d[spurious_space])
+    out = list(d[: lost - 1]) + [-(abs(d[lost - 1]) + d[lost] + abs(d[lost + 1]))] + list(d[lost + 2 :])
+    i = spurious_space - (2 if spurious_space > lost else 0)
+    out = out[:i] + [-(s // 2 - 100), 200, -(s - s // 2 - 100)] + out[i + 1 :]
+    dem = IrDemodulator(IR)
+    llr = np.concatenate((dem.process(np.array(out, dtype=np.int32)), dem.flush()))
+    per = IR.bits_per_block
+    assert np.all(llr[block * per : (block + 1) * per] == 0)
+    assert dem.stats.blocks_erased >= 1
+    others = np.concatenate((llr[: block * per], llr[(block + 1) * per : len(bits)]))
+    sent = np.concatenate((bits[: block * per], bits[(block + 1) * per :]))[: len(others)]
+    assert np.array_equal(others < 0, sent.astype(bool))
