@@ -38,7 +38,8 @@ import dataclasses
 
 import numpy as np
 
-from .ir_blocks import (SYMBOL_OF_LABEL, decode_lost, decode_regular, decode_spurious, distance_probs,
+from .ir_blocks import (SYMBOL_OF_LABEL, decode_lost, decode_lost_and_spurious, decode_regular, decode_spurious,
+                        distance_probs,
                         offset_probs, symbol_likelihoods, symbol_llrs)
 from .ir_config import BITS_PER_SYMBOL, IR, SYMBOL_VALUES, IrConfig, IrStats
 
@@ -382,11 +383,14 @@ class IrDemodulator:
             post = decode_regular(lik)
             # A block of 16 distances one of which no symbol can make (shorter than c - 2 or
             # longer than c + 9 lattices) lost a burst and gained a spurious one: its distances
-            # after the first anomaly belong to other positions. Erased, not decoded as garbage
-            # (the frame code fills erasures far better than confident errors).
+            # after the first anomaly belong to other positions. Decoded under both at once.
             impossible = (lik.sum(axis=1) < _IMPOSSIBLE).reshape(-1, k).any(axis=1)
-            post.reshape(-1, k, SYMBOL_VALUES)[impossible] = 1.0 / SYMBOL_VALUES
-            erased = int(np.count_nonzero(impossible))
+            for b in np.flatnonzero(impossible):
+                sl = slice(int(rows[b * k]), int(rows[b * k]) + k + 1)
+                post[b * k : (b + 1) * k] = decode_lost_and_spurious(
+                    p[sl], n[sl], frac[sl], sigma[sl], c.sync_lattices, c.min_lattices, k)
+            repaired += int(np.count_nonzero(impossible))
+            erased = 0
             bounds = np.cumsum([0] + [len(r) for r in regular]) * BITS_PER_SYMBOL
             llr = self._llrs(post)
             regular_llrs = [llr[bounds[i] : bounds[i + 1]] for i in range(len(regular))]

@@ -12,7 +12,9 @@ hypothesis "j holds two symbols" is weighed by the probability of its length as 
 symbols against that of a single one, and every symbol's distribution is the mixture over the
 hypotheses (a burst lost where the merged length is impossible for one symbol is found for
 certain; elsewhere the block's LLRs get weaker, not wrong). With 17, one burst is spurious:
-each interior burst's removal is weighed likewise, times how far off the lattice it is.
+each interior burst's removal is weighed likewise, times how far off the lattice it is. With
+16 of which one no symbol can make, both happened: every interior burst's removal is weighed
+by the evidence of the lost-burst decoding of what remains.
 
 Invariant: pure functions of their arguments; probabilities are floored at 1e-30 before logs.
 """
@@ -77,7 +79,13 @@ def decode_regular(lik: np.ndarray) -> np.ndarray:
 
 def decode_lost(delta: np.ndarray, d_hat: np.ndarray, c_full: np.ndarray) -> np.ndarray:
     """Blocks of len(c_full) symbols seen as len(c_full) - 1 distances (one burst lost) ->
-    (len(c_full), 8) posteriors. c_full: the offset c of every symbol position.
+    (len(c_full), 8) posteriors. c_full: the offset c of every symbol position."""
+    return _decode_lost(delta, d_hat, c_full)[0]
+
+
+def _decode_lost(delta: np.ndarray, d_hat: np.ndarray, c_full: np.ndarray) -> tuple[np.ndarray, float]:
+    """``decode_lost`` and the log evidence of its observation (up to a factor common to all
+    observations of as many distances).
 
     Hypothesis j: distance j holds positions j and j+1; distances before it sit at their own
     positions, those after it one position later (their offsets c taken from there).
@@ -104,8 +112,9 @@ def decode_lost(delta: np.ndarray, d_hat: np.ndarray, c_full: np.ndarray) -> np.
                     nxt[np.clip(q - 1, 0, k - 1)][0][None, :, :])
     post[np.arange(k), np.arange(k)] = _normalise(joint.sum(axis=2))
     post[np.arange(k), np.arange(k) + 1] = _normalise(joint.sum(axis=1))
-    w = np.exp(logw - logw.max())
-    return np.tensordot(w / w.sum(), post, axes=1)
+    top = logw.max()
+    w = np.exp(logw - top)
+    return np.tensordot(w / w.sum(), post, axes=1), float(top + np.log(w.sum() / k))
 
 
 def decode_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sigma: np.ndarray,
@@ -134,6 +143,29 @@ def decode_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sigma: np.nd
     post[np.arange(len(js)), js - 1] = _normalise(merged)
     w = np.exp(logw - logw.max())
     return np.tensordot(w / w.sum(), post, axes=1)
+
+
+def decode_lost_and_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sigma: np.ndarray,
+                             c_first: int, c_rest: int, n_symbols: int) -> np.ndarray:
+    """n_symbols + 1 bursts of which one interior one is spurious and one of the block's own
+    was lost (the count looks regular, a distance does not) -> (n_symbols, 8) posteriors.
+
+    Hypothesis i: burst i is spurious; without it the n_symbols - 1 distances left are a block
+    that lost a burst (``decode_lost``, whose evidence weighs i), times how far off the
+    lattice burst i is (a spurious pulse falls anywhere, a real burst near a lattice point).
+    """
+    m = len(n)
+    c_full = np.full(n_symbols, c_rest)
+    c_full[0] = c_first
+    posts, logev = [], []
+    for i in range(1, m - 1):
+        keep = np.r_[0:i, i + 1:m]
+        post, ev = _decode_lost(distance_probs(p[keep][:-1], p[keep][1:]), np.diff(n[keep]), c_full)
+        posts.append(post)
+        logev.append(ev - np.log(max(float(lattice_density(frac[i : i + 1], sigma[i : i + 1])[0]), _FLOOR)))
+    lw = np.array(logev)
+    w = np.exp(lw - lw.max())
+    return np.tensordot(w / w.sum(), np.array(posts), axes=1)
 
 
 def symbol_llrs(post: np.ndarray) -> np.ndarray:
