@@ -354,6 +354,15 @@ class IrDemodulator:
         for a, b, to_sync in spans:
             count = b - a - 1
             i0 = a - lo
+            if count == 2 * k and self._width[a + k] <= c.sync_threshold_us:
+                # Two blocks' worth of distances but no sync burst between them: the sync was
+                # lost and a spurious burst took its count.
+                c_full = np.full(count, c.min_lattices)
+                c_full[::k] = c.sync_lattices
+                sl = slice(i0, i0 + count + 1)
+                parts.append((-1, self._llrs(decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], c_full))))
+                repaired += 1
+                continue
             if count > 0 and count % k == 0:
                 regular.append(np.arange(i0, i0 + count))
                 parts.append((len(regular) - 1, None))
@@ -387,8 +396,7 @@ class IrDemodulator:
             impossible = (lik.sum(axis=1) < _IMPOSSIBLE).reshape(-1, k).any(axis=1)
             for b in np.flatnonzero(impossible):
                 sl = slice(int(rows[b * k]), int(rows[b * k]) + k + 1)
-                post[b * k : (b + 1) * k] = decode_lost_and_spurious(
-                    p[sl], n[sl], frac[sl], sigma[sl], c.sync_lattices, c.min_lattices, k)
+                post[b * k : (b + 1) * k] = decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], offsets[:k])
             repaired += int(np.count_nonzero(impossible))
             erased = 0
             bounds = np.cumsum([0] + [len(r) for r in regular]) * BITS_PER_SYMBOL

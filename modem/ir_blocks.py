@@ -148,17 +148,16 @@ def decode_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sigma: np.nd
 
 
 def decode_lost_and_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sigma: np.ndarray,
-                             c_first: int, c_rest: int, n_symbols: int) -> np.ndarray:
-    """n_symbols + 1 bursts of which one interior one is spurious and one of the block's own
-    was lost (the count looks regular, a distance does not) -> (n_symbols, 8) posteriors.
+                             c_full: np.ndarray) -> np.ndarray:
+    """len(c_full) + 1 bursts of which one interior one is spurious and one of the block's own
+    was lost (the count looks regular, a distance or a sync burst does not) -> (len(c_full), 8)
+    posteriors. c_full: the offset c of every symbol position.
 
     Hypothesis i: burst i is spurious; without it the n_symbols - 1 distances left are a block
     that lost a burst (``decode_lost``, whose evidence weighs i), times how far off the
     lattice burst i is (a spurious pulse falls anywhere, a real burst near a lattice point).
     """
     m = len(n)
-    c_full = np.full(n_symbols, c_rest)
-    c_full[0] = c_first
     posts, logev = [], []
     for i in range(1, m - 1):
         keep = np.r_[0:i, i + 1:m]
