@@ -11,10 +11,19 @@ What it does, with the project's own stages and command line (nothing else touch
 2. ``hotcast center render`` writes one carousel cycle (key set, full list, delta, heartbeat,
    announcement) per capture: ``fm`` as RTL-SDR style cu8 at 1.2 MHz and as a 228 kHz MPX WAV
    (both with a simulated programme, pilot, stereo and RDS), ``audio`` and ``audio-robust`` as
-   48 kHz WAVs, each with its ``.sigmf-meta``.
+   48 kHz WAVs, each with its ``.sigmf-meta``, and ``ir`` as the numbered series of ir-ctl
+   transmissions ``ir-small/ir-small-0001.ir``, ... (``--out ir-small/ir-small.ir``);
+3. the ``ir`` detector WAV is that series as a TSOP-type receiver module's output pin would be
+   recorded: the files read back with the receiver's own `.ir` reader, played one after
+   another with ir-ctl's 125 ms between them, marks stretched by 20-60 us and every edge
+   jittered by up to +-10 us as such a module does (``modem.impairments.apply_ir_channel``,
+   seeded), then sampled at 16 kHz by a DC-coupled recorder (``modem.ir_wave.detector_output``,
+   active low) into a 16-bit WAV with its ``.sigmf-meta``.
 
-The captures are clean renders: the impairments (noise, offsets, codecs, IR timing) are
+The other captures are clean renders: the impairments (noise, offsets, codecs, IR timing) are
 covered by the tests that generate signals and pass them through the channel simulators.
+A series is decoded as ir-ctl --receive would hear it, the files one after another:
+    cat captures/ir-small/ir-small-*.ir | hotcast receiver decode --home T --profile ir --format ir --input -
 MANIFEST.toml records, per capture, how it was made and what it must decode to: the list
 bundles' seq, kind, entry count and SHA-256, and the list seq and entry count a fresh
 terminal holds after decoding the whole file.
@@ -37,6 +46,10 @@ from center.registry.home import REQUEST_FILE, CenterHome
 from center.root.home import RootHome
 from crypto import BundleKind
 from hotcast.cli import main as hotcast
+from modem.formats import SigmfMeta, build_sigmf_meta, encode_wav
+from modem.impairments import IrChannelConfig, apply_ir_channel
+from modem.ir_wave import detector_output
+from modem.irtext import parse_ir_text
 
 HERE = Path(__file__).resolve().parent
 ENTRIES = 200
@@ -52,7 +65,13 @@ CAPTURES = (
      "228 kHz MPX (16-bit WAV) as from rtl_fm -s 228k: programme + pilot + stereo + RDS + data"),
     ("audio-small.wav", "audio", [], "the audio profile at 48 kHz, as into a line-in"),
     ("audio-robust-small.wav", "audio-robust", [], "the audio-robust profile at 48 kHz"),
+    ("ir-small/ir-small.ir", "ir", [],
+     "the ir profile as ir-ctl --send files (pulse/space lines, each <= 500 ms and 1023 values)"),
 )
+IR_FILE_GAP_US = 125_000  # what ir-ctl leaves between two files it sends (FIELD-NOTES.md)
+DETECTOR = ("ir-detector-small.wav", 16_000,
+            "the ir series as a TSOP-type module's output pin recorded at 16 kHz (active low, "
+            "marks stretched 20-60 us, edges jittered +-10 us, 125 ms between the ir-ctl files)")
 
 
 def make(seed: int) -> None:
@@ -78,27 +97,62 @@ def make(seed: int) -> None:
         os.environ.update(HOTCAST_NOW=str(NOW), HOTCAST_PASSPHRASE=PASSPHRASE,
                           HOTCAST_OPERATOR="captures")
         entries = []
+        common = {"made_by": f"captures/make_captures.py --seed {seed}", "seed": seed,
+                  "expect_list_seq": bundles[-1].seq, "expect_entries": ENTRIES + DELTA_ENTRIES,
+                  "bundles": [{"seq": b.seq, "kind": b.kind.name.lower(), "entries": b.entries,
+                               "bytes": len(b.sealed), "sha256": hashlib.sha256(b.sealed).hexdigest()}
+                              for b in bundles]}
         for name, profile, extra, about in CAPTURES:
-            out = io.StringIO()
-            with contextlib.redirect_stdout(out):
-                code = hotcast(["center", "render", "--home", str(home_path), "--profile", profile,
-                                "--out", str(HERE / name), *extra])
-            if code != 0:
-                raise SystemExit(f"render of {name} failed ({code})")
-            made = json.loads(out.getvalue().splitlines()[-1])
+            made = render(home_path, profile, name, extra)
+            if made["format"] == "ir":
+                files = [Path(f) for f in made["files"]]
+                data = b"".join(f.read_bytes() for f in files)
+                # What the files hold: the carousel and a terminator pulse closing each file.
+                held_us = sum(int(np.abs(parse_ir_text(f.read_text())[0]).sum()) for f in files)
+                entries.append({"series": [str(f.relative_to(HERE)) for f in files], "format": "ir",
+                                "profile": profile, "seconds": held_us / 1e6, "bytes": len(data),
+                                "sha256": hashlib.sha256(data).hexdigest(), "about": about, **common})
+                entries.append(detector_capture(files, seed, common))
+                continue
             data = (HERE / name).read_bytes()
-            entries.append({
-                "file": name, "format": made["format"], "sample_rate_hz": made["rate"],
-                "profile": profile, "seconds": made["seconds"], "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "made_by": f"captures/make_captures.py --seed {seed}", "seed": seed,
-                "about": about, "expect_list_seq": bundles[-1].seq,
-                "expect_entries": ENTRIES + DELTA_ENTRIES,
-                "bundles": [{"seq": b.seq, "kind": b.kind.name.lower(), "entries": b.entries,
-                             "bytes": len(b.sealed), "sha256": hashlib.sha256(b.sealed).hexdigest()}
-                            for b in bundles],
-            })
+            entries.append({"file": name, "format": made["format"], "sample_rate_hz": made["rate"],
+                            "profile": profile, "seconds": made["seconds"], "bytes": len(data),
+                            "sha256": hashlib.sha256(data).hexdigest(), "about": about, **common})
     (HERE / "MANIFEST.toml").write_text(manifest(entries))
+
+
+def render(home_path: Path, profile: str, name: str, extra: list[str]) -> dict:
+    """``hotcast center render`` of one capture; -> its closing JSON line."""
+    (HERE / name).parent.mkdir(exist_ok=True)
+    for old in (HERE / name).parent.glob(Path(name).stem + "-*.ir"):
+        old.unlink()  # a shorter series must not leave files of an earlier run
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = hotcast(["center", "render", "--home", str(home_path), "--profile", profile,
+                        "--out", str(HERE / name), *extra])
+    if code != 0:
+        raise SystemExit(f"render of {name} failed ({code})")
+    return json.loads(out.getvalue().splitlines()[-1])
+
+
+def detector_capture(files: list[Path], seed: int, common: dict) -> dict:
+    """The detector WAV of an `.ir` series (module docstring, step 3) and its MANIFEST entry."""
+    name, rate, about = DETECTOR
+    played = []
+    for f in files:
+        durations, _ = parse_ir_text(f.read_text())
+        played += [durations, np.array([-IR_FILE_GAP_US], dtype=np.int32)]
+    durations = np.concatenate(played[:-1])
+    module = IrChannelConfig(jitter_us=10.0, stretch_us=(20.0, 60.0), seed=seed)
+    samples = detector_output(apply_ir_channel(durations, module), rate)
+    data = encode_wav(samples, rate)
+    (HERE / name).write_bytes(data)
+    meta = json.loads(build_sigmf_meta(SigmfMeta("s16le", rate, description=about)))
+    meta["captures"][0]["core:header_bytes"] = 44
+    (HERE / (name + ".sigmf-meta")).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return {"file": name, "format": "wav", "sample_rate_hz": rate, "profile": "ir",
+            "seconds": round(len(samples) / rate, 6), "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(), "about": about, **common}
 
 
 def manifest(entries: list[dict]) -> str:
@@ -106,7 +160,10 @@ def manifest(entries: list[dict]) -> str:
              "# Made by: .venv/bin/python captures/make_captures.py --seed 1",
              "# (see that script's docstring). Decode one with:",
              "#   hotcast terminal init --home T --keys captures/terminal.keys",
-             "#   hotcast receiver decode --home T --profile PROFILE --input captures/FILE", "",
+             "#   hotcast receiver decode --home T --profile PROFILE --input captures/FILE",
+             "# and a `series` of .ir files (ir-ctl --send transmissions) as ir-ctl --receive hears them:",
+             "#   cat captures/ir-small/ir-small-*.ir | hotcast receiver decode --home T --profile ir \\",
+             "#       --format ir --input -", "",
              'keys = "terminal.keys"', ""]
     for e in entries:
         lines.append("[[capture]]")

@@ -22,8 +22,10 @@ Receiver: a state machine over a sample buffer.
   clock error with no residual, and a slow drift). The data symbols sit at positions linearly
   interpolated between the two trainings (the clock error handled exactly, the fractional part
   as a phase slope), are equalised by the smoothed channel estimate and turned into exact
-  LLRs with per-carrier noise (smoothed training residuals) and this period's signal power
-  (moments of the equalised symbols: a shadow or silence gives LLRs near 0, not garbage).
+  LLRs with this period's signal amplitude (the two trainings' gains against the channel
+  estimate) and noise (what the cells hold beyond it), spread over the carriers by their
+  smoothed decision errors; a missed training or a dropout falls back on the moments of the
+  equalised symbols, so a shadow or silence gives LLRs near 0, not garbage.
 - A training not found is a miss: the grid coasts on r, and the period just passed is searched
   for a new grid (a new transmission); after ``coast_s`` of misses the state returns to SEARCH.
 
@@ -315,6 +317,7 @@ class AudioDemodulator:
         self._shifted = 0.0  # re-centring moves since acquisition (not clock drift)
         self._trainings = 1
         self._misses = 0
+        self._gain_prev = 1.0  # the acquisition's training is the channel estimate itself
         s = self._stats
         self._stats = dataclasses.replace(s, locked=True, acquisitions=s.acquisitions + 1)
 
@@ -339,6 +342,11 @@ class AudioDemodulator:
         reach = _MAX_DELAY if self._trainings >= 3 else c.cyclic_prefix_samples / 2
         e, q = delay_estimate(g, self._h, self._k, self._n, reach)
         good = q >= _QUALITY_MIN
+        # The training's gain against the channel estimate (before this training enters it, so
+        # its noise does not bias the ratio): ~1 while the signal is there, ~0 in a shadow.
+        at = g * np.exp(self._ramp * (e if good else 0.0))
+        gain = float(np.sum(at.real * self._h.real + at.imag * self._h.imag)
+                     / max(float(np.sum(np.abs(self._h) ** 2)), 1e-30))
         if good:
             n = self._trainings
             lim = self._r_nom * _RATE_LIMIT
@@ -359,7 +367,8 @@ class AudioDemodulator:
         else:
             new = pred
             self._misses += 1
-        llr = self._data(tau, new)
+        llr = self._data(tau, new, self._gain_prev, gain if good else 0.0)
+        self._gain_prev = gain if good else 0.0
         if good:  # after the data, which sit between the trainings as they were measured
             shift = self._recentre(self._trainings - 1)
             new += shift
@@ -384,7 +393,7 @@ class AudioDemodulator:
         self._h = self._h * np.exp(self._ramp * shift)
         return shift
 
-    def _data(self, tau: float, new: float) -> np.ndarray:
+    def _data(self, tau: float, new: float, gain_before: float, gain_after: float) -> np.ndarray:
         c = self.config
         p = c.period_symbols
         pos = tau + np.arange(1, p) * ((new - tau) / p)
@@ -392,13 +401,23 @@ class AudioDemodulator:
         y = self._fft(w) * np.exp(self._ramp[None, :] * (pos - w)[:, None])
         h = np.where(np.abs(self._h) > 1e-9, self._h, 1e-9)
         eq = y / h
-        # Noise: this period's level from the moments of all its cells (unbiased at any SNR, and
-        # blind to nothing: a fixed training would hide a deterministic distortion such as
-        # clipping), spread over the carriers by the shape of their decision errors (smoothed
-        # over periods; at low SNR decisions understate the noise, but evenly). A floor of
-        # -40 dB keeps a clean channel's LLRs finite.
-        s_pow, n_pow = moment_snr(eq, c.bits_per_carrier)
-        amp = np.sqrt(s_pow)
+        # Signal: the gain of the trainings on both sides against the channel estimate (47 or
+        # more carriers each: precise at any SNR the link works at). Noise: what the cells hold
+        # beyond it (blind to nothing: clipping or a codec's distortion counts). The moments
+        # (M2M4) of the cells themselves stand in when a training was missed or the data hold
+        # far less than the trainings (a dropout inside the period): they give S ~ 0, LLRs
+        # near 0, on noise. Per period they fluctuate too much at 0 dB per carrier (S fell to
+        # 0 for whole periods: every fifth period erased through the Opus path at 3 dB SNR),
+        # which is why the trainings lead. Spread over the carriers by the shape of their
+        # decision errors (smoothed over periods; at low SNR decisions understate the noise,
+        # but evenly). A floor of -40 dB keeps a clean channel's LLRs finite.
+        amp = 0.5 * (gain_before + gain_after)
+        m2 = float(np.mean(eq.real**2 + eq.imag**2))
+        if gain_before > 0 and gain_after > 0 and m2 >= 0.5 * amp * amp:
+            n_pow = m2 - amp * amp
+        else:
+            s_pow, n_pow = moment_snr(eq, c.bits_per_carrier)
+            amp = np.sqrt(s_pow)
         if amp > 0:
             # Above the threshold decisions are reliable and beat the moments, whose 16-QAM
             # kurtosis term fluctuates by ~2 % of the signal over one period (= the noise at 17 dB).

@@ -38,9 +38,10 @@ import dataclasses
 
 import numpy as np
 
-from .ir_blocks import (SYMBOL_OF_LABEL, decode_lost, decode_regular, decode_spurious, distance_probs,
+from .ir_blocks import (SYMBOL_OF_LABEL, decode_lost, decode_lost_and_spurious, decode_regular, decode_spurious,
+                        distance_probs,
                         offset_probs, symbol_likelihoods, symbol_llrs)
-from .ir_config import BITS_PER_SYMBOL, IR, IrConfig, IrStats
+from .ir_config import BITS_PER_SYMBOL, IR, SYMBOL_VALUES, IrConfig, IrStats
 
 __all__ = ["IR", "IrConfig", "IrDemodulator", "IrModulator", "IrStats"]
 
@@ -53,6 +54,12 @@ _STRETCH_CLIP = (-100.0, 200.0)
 # Estimates nest three windows (stretch -> position -> phase -> noise), so a burst's values
 # depend on bursts up to 3 windows away: that much history and look-ahead is kept.
 _REACH = 3
+# A distance whose likelihood under every symbol is below this is impossible (see ``_blocks``).
+_IMPOSSIBLE = 1e-12
+# A burst whose width differs from nominal plus the local stretch by more than this (us) merged
+# with something: +-100 us of jitter on each edge stays below it in all but rare cases.
+_ODD_WIDTH_US = 150.0
+_ODD_SIGMA_MAX = 0.6
 
 
 def _whitening(config: IrConfig) -> np.ndarray:
@@ -319,6 +326,12 @@ class IrDemodulator:
         idx = np.round(r)
         frac = r - idx
         sigma = np.clip(np.sqrt(_window_mean(frac * frac, w)), *_SIGMA_RANGE)
+        # A burst much wider or narrower than its neighbours took in a spurious pulse (or lost
+        # part of itself): one of its edges is off by the excess, and which one is unknown, so
+        # its position is that uncertain (it then weighs less in both of its distances).
+        excess = np.abs(width - nominal - mean_stretch)
+        odd = excess > _ODD_WIDTH_US
+        sigma[odd] = np.maximum(sigma[odd], np.minimum(excess[odd] / (2 * lattice), _ODD_SIGMA_MAX))
         if len(pos) > 4 * w:  # stats from bursts whose windows are whole (edges lag a ramp)
             # A sender clock fast by e shortens every distance: the phase falls by e per us.
             slope = np.polyfit(pos[w:-w] - pos[w], phase[w:-w], 1)[0]
@@ -341,6 +354,15 @@ class IrDemodulator:
         for a, b, to_sync in spans:
             count = b - a - 1
             i0 = a - lo
+            if count == 2 * k and self._width[a + k] <= c.sync_threshold_us:
+                # Two blocks' worth of distances but no sync burst between them: the sync was
+                # lost and a spurious burst took its count.
+                c_full = np.full(count, c.min_lattices)
+                c_full[::k] = c.sync_lattices
+                sl = slice(i0, i0 + count + 1)
+                parts.append((-1, self._llrs(decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], c_full))))
+                repaired += 1
+                continue
             if count > 0 and count % k == 0:
                 regular.append(np.arange(i0, i0 + count))
                 parts.append((len(regular) - 1, None))
@@ -366,12 +388,25 @@ class IrDemodulator:
             rows = np.concatenate(regular)
             offsets = np.full(len(rows), c.min_lattices)
             offsets[::k] = c.sync_lattices  # every block's first distance (16 j: syncs read as ordinary)
-            post = decode_regular(symbol_likelihoods(delta[rows], d_hat[rows], offsets))
+            lik = symbol_likelihoods(delta[rows], d_hat[rows], offsets)
+            post = decode_regular(lik)
+            # A block of 16 distances one of which no symbol can make (shorter than c - 2 or
+            # longer than c + 9 lattices) lost a burst and gained a spurious one: its distances
+            # after the first anomaly belong to other positions. Decoded under both at once.
+            impossible = (lik.sum(axis=1) < _IMPOSSIBLE).reshape(-1, k).any(axis=1)
+            for b in np.flatnonzero(impossible):
+                sl = slice(int(rows[b * k]), int(rows[b * k]) + k + 1)
+                post[b * k : (b + 1) * k] = decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], offsets[:k])
+            repaired += int(np.count_nonzero(impossible))
+            erased = 0
             bounds = np.cumsum([0] + [len(r) for r in regular]) * BITS_PER_SYMBOL
             llr = self._llrs(post)
             regular_llrs = [llr[bounds[i] : bounds[i + 1]] for i in range(len(regular))]
+        else:
+            erased = 0
         s = self._stats
-        self._stats = dataclasses.replace(s, blocks_repaired=s.blocks_repaired + repaired)
+        self._stats = dataclasses.replace(s, blocks_repaired=s.blocks_repaired + repaired,
+                                          blocks_erased=s.blocks_erased + erased)
         return [regular_llrs[i] if i >= 0 else part for i, part in parts]
 
     def _llrs(self, post: np.ndarray) -> np.ndarray:

@@ -240,3 +240,26 @@ class IrEdgeDetector:
                 last = t
         self._last_edge_us = last
         return np.array(out, dtype=np.int32)
+
+
+def detector_output(durations: np.ndarray, sample_rate_hz: int, *, active_low: bool = True,
+                    swing: float = 0.8, tail_s: float = 0.01) -> np.ndarray:
+    """Signed durations (us, + mark) -> float32 samples of a detector module's output pin as a
+    DC-coupled recorder sampling at ``sample_rate_hz`` sees it (for tests and reference
+    captures): idle at +swing / 2, marks at -swing / 2 (``active_low``, a TSOP's open-collector
+    pin with its pull-up) or the other way round. Each sample is the mean of the pin over its
+    interval, so an edge inside a sample gives an intermediate value and edge times survive any
+    rate to a fraction of a sample (as an ADC's anti-alias filter leaves them). ``tail_s`` of idle
+    follows the last value."""
+    d = np.asarray(durations, dtype=np.int64)
+    if not 8_000 <= sample_rate_hz <= 1_000_000:
+        raise ValueError(f"sample_rate_hz must be in 8 kHz..1 MHz, got {sample_rate_hz}")
+    if not 0 < swing <= 2 or tail_s < 0:
+        raise ValueError(f"swing must be in (0, 2] and tail_s >= 0, got {swing}, {tail_s}")
+    edges = np.concatenate(([0], np.cumsum(np.abs(d)))).astype(np.float64)
+    marked = np.concatenate(([0], np.cumsum(np.where(d > 0, d, 0)))).astype(np.float64)
+    n = int(np.ceil(edges[-1] * sample_rate_hz / 1e6 + tail_s * sample_rate_hz))
+    t = np.arange(n + 1) * (1e6 / sample_rate_hz)  # sample interval bounds, us
+    active = np.diff(np.interp(t, edges, marked)) * (sample_rate_hz / 1e6)  # 0..1 per sample
+    level = 0.5 - active if active_low else active - 0.5
+    return (swing * level).astype(np.float32)

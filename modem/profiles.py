@@ -219,12 +219,12 @@ def _audio_demodulator(config: AudioConfig, rate_hz: int) -> AudioDemodulator:
     return AudioDemodulator(dataclasses.replace(config, sample_rate_hz=float(rate_hz)))
 
 
-def _audio_profile(name: str, summary: str, config: AudioConfig) -> ModemProfile:
+def _audio_profile(name: str, summary: str, config: AudioConfig, version: int = 1) -> ModemProfile:
     """A sound profile: OFDM at 48 kHz; other input rates are resampled to it at the edge."""
     return ModemProfile(
         name=name,
         summary=summary,
-        version=1,
+        version=version,
         baseband=Baseband.AUDIO,
         takes_iq=False,
         config=config,
@@ -301,9 +301,10 @@ PROFILES: Mapping[str, ModemProfile] = MappingProxyType({
                              "code: ~5 dB more sensitive, 9.5 kbit/s net", FM_ROBUST),
     "audio": _audio_profile("audio", "OFDM 16-QAM on 58 carriers, 560 Hz-11.25 kHz, for a line-in "
                              "fed by a dedicated audio channel or cable: 36 kbit/s raw", AUDIO),
-    "audio-robust": _audio_profile("audio-robust", "OFDM QPSK on 53 carriers, 420 Hz-2.9 kHz, for "
-                                   "a telephone-grade path or a poor radio: 3.9 kbit/s raw",
-                                   AUDIO_ROBUST),
+    # version 2: 47 carriers to 2.6 kHz and a 64-sample prefix (version 1: 53 to 2.9 kHz, 128)
+    "audio-robust": _audio_profile("audio-robust", "OFDM QPSK on 47 carriers, 420 Hz-2.6 kHz, for "
+                                   "a telephone-grade path or a poor radio: 3.6 kbit/s raw",
+                                   AUDIO_ROBUST, version=2),
     "ir": ModemProfile(
         name="ir",
         summary="38 kHz infrared, pulse-distance code for TSOP-type receiver modules: 2 kbit/s raw",

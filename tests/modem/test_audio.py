@@ -38,7 +38,7 @@ def ber(llr, bits):
 
 def test_preset_rates_are_the_derived_ones():
     assert AUDIO.bits_per_second == pytest.approx(36_250.0)
-    assert AUDIO_ROBUST.bits_per_second == pytest.approx(106 * 48_000 / 1_152 * 7 / 8)
+    assert AUDIO_ROBUST.bits_per_second == pytest.approx(94 * 48_000 / 1_088 * 7 / 8)
     assert AUDIO.carriers[0] * AUDIO.carrier_spacing_hz == pytest.approx(562.5)
     assert AUDIO_ROBUST.carriers[-1] * AUDIO_ROBUST.carrier_spacing_hz <= 3_000
 

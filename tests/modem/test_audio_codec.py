@@ -1,6 +1,6 @@
 """Real codec round trips through ffmpeg (skipped with the reason when ffmpeg is missing):
 `audio` through MP3 128 kbit/s (alone and with every other impairment), `audio-robust` through
-Opus 24 kbit/s."""
+Opus 24 kbit/s, alone and (frames) with every other impairment of its rating."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from modem import codec
 from modem.audio import AUDIO, AUDIO_ROBUST, AudioDemodulator, AudioModulator
 from modem.impairments import AudioChannelConfig, apply_audio_channel
+from tests.modem.link_frames import frame_loss
 
 pytestmark = pytest.mark.skipif(codec.ffmpeg_path() is None,
                                 reason="ffmpeg is not installed (apt-get install ffmpeg): codec round trips need it")
@@ -53,3 +54,28 @@ def test_robust_through_opus_24():
     channel = AudioChannelConfig(codec=codec.OPUS_24, band_hz=(300.0, 3_000.0), ppm=-300)
     error, stats = run(AUDIO_ROBUST, channel, 12)
     assert error < 0.04
+
+
+# audio-robust's rated channel, everything at once: 300 Hz-3 kHz, a sender clock 300 ppm off
+# (with a slow drift), white noise at 3 dB SNR in that band, Opus at 24 kbit/s.
+ROBUST_BAND = (300.0, 3_000.0)
+
+
+def robust_all(ppm, seed):
+    return AudioChannelConfig(codec=codec.OPUS_24, band_hz=ROBUST_BAND, snr_db=3, snr_band_hz=ROBUST_BAND,
+                              ppm=ppm, drift_ppm=30 if ppm > 0 else 0, seed=seed)
+
+
+def test_robust_frames_through_everything_together():
+    """The fast variant: 10 frames (11 s of signal), none lost after tune-in."""
+    loss = frame_loss("audio-robust", robust_all(300, 6), 10, tune_in_s=3.0)
+    assert loss.frames >= 7 and loss.lost == ()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ppm,seed", [(300, 7), (-300, 8)])
+def test_robust_frame_error_rate_through_everything_together(ppm, seed):
+    """FER <= 1e-2 over ~200 frames (3.6 min of signal) after tune-in, each clock direction."""
+    loss = frame_loss("audio-robust", robust_all(ppm, seed), 200, tune_in_s=3.0)
+    assert loss.fer <= 1e-2, loss
+    assert loss.tune_in_lost <= 3

@@ -158,3 +158,54 @@ def test_stats():
     assert stats.clock_offset_ppm == pytest.approx(-100, abs=20)
     assert stats.bits == len(llr) and stats.blocks * 48 == len(llr)
     assert marks_of(np.array([5, -3, 7]))[0].tolist() == [0.0, 8.0]
+
+
+def test_a_block_that_lost_a_burst_and_gained_one_is_decoded_under_both():
+    """16 distances, one of them longer than any symbol makes (a lost burst) and a spurious
+    pulse elsewhere in the block: decoded as such (every interior burst weighed as the spurious
+    one), not as 16 regular distances: no confident bit is wrong, most are confident."""
+    bits = bits_for(0.5, seed=4)
+    d = modulate(bits).astype(np.int64)
+    syncs = np.flatnonzero(d == IR.sync_mark_us)
+    block = 3
+    start, stop = int(syncs[block]), int(syncs[block + 1])  # value indices of the block's marks
+    marks = np.arange(start + 2, stop - 2, 2)  # interior marks
+    lattice = IR.lattice_us
+    # A burst whose loss merges two distances into one of more than 10 lattices (s1 + s2 >= 5).
+    lost = next(m for m in marks if (abs(d[m - 1]) + d[m] + abs(d[m + 1]) + d[m - 2]) / lattice > 10.6)
+    spurious_space = next(m for m in marks if abs(m - lost) > 4) + 1  # a space away from it
+    s = abs(d[spurious_space])
+    out = list(d[: lost - 1]) + [-(abs(d[lost - 1]) + d[lost] + abs(d[lost + 1]))] + list(d[lost + 2 :])
+    i = spurious_space - (2 if spurious_space > lost else 0)
+    out = out[:i] + [-(s // 2 - 100), 200, -(s - s // 2 - 100)] + out[i + 1 :]
+    dem = IrDemodulator(IR)
+    llr = np.concatenate((dem.process(np.array(out, dtype=np.int32)), dem.flush()))
+    per = IR.bits_per_block
+    got, sent_block = llr[block * per : (block + 1) * per], bits[block * per : (block + 1) * per].astype(bool)
+    confident = np.abs(got) > 2
+    assert np.array_equal((got < 0)[confident], sent_block[confident]) and np.mean(confident) > 0.5
+    assert dem.stats.blocks_repaired >= 1
+    others = np.concatenate((llr[: block * per], llr[(block + 1) * per : len(bits)]))
+    sent = np.concatenate((bits[: block * per], bits[(block + 1) * per :]))[: len(others)]
+    assert np.array_equal(others < 0, sent.astype(bool))
+
+
+def test_a_lost_sync_and_a_spurious_burst_are_not_read_as_two_regular_blocks():
+    """Block 3's sync burst lost and a spurious pulse in block 2: 32 distances with no sync
+    burst between them, decoded as such: no confident bit of the two blocks is wrong."""
+    bits = bits_for(0.5, seed=5)
+    d = modulate(bits).astype(np.int64)
+    syncs = np.flatnonzero(d == IR.sync_mark_us)
+    lost = int(syncs[3])
+    out = list(d[: lost - 1]) + [-(abs(d[lost - 1]) + d[lost] + abs(d[lost + 1]))] + list(d[lost + 2 :])
+    i = int(syncs[2]) + 9  # a space inside block 2
+    s = abs(out[i])
+    out = out[:i] + [-(s // 2 - 100), 200, -(s - s // 2 - 100)] + out[i + 1 :]
+    dem = IrDemodulator(IR)
+    llr = np.concatenate((dem.process(np.array(out, dtype=np.int32)), dem.flush()))
+    per = IR.bits_per_block
+    got, sent = llr[2 * per : 4 * per], bits[2 * per : 4 * per].astype(bool)
+    confident = np.abs(got) > 2
+    assert np.array_equal((got < 0)[confident], sent[confident]) and np.mean(confident) > 0.3
+    rest = np.concatenate((llr[: 2 * per], llr[4 * per : len(bits)]))
+    assert np.array_equal(rest < 0, np.concatenate((bits[: 2 * per], bits[4 * per :]))[: len(rest)].astype(bool))

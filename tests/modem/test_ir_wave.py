@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modem.ir import IR, IrDemodulator, IrModulator
-from modem.ir_wave import IrCarrierRenderer, IrDetectorConfig, IrEdgeDetector, IrRenderConfig
+from modem.ir_wave import IrCarrierRenderer, IrDetectorConfig, IrEdgeDetector, IrRenderConfig, detector_output
 
 
 def durations(seconds=0.5, seed=1):
@@ -82,3 +82,28 @@ def test_fuzz_detector(values, parts):
 def test_silence_gives_nothing():
     det = IrEdgeDetector()
     assert len(det.process(np.zeros(48_000, np.float32))) == 0 and len(det.flush()) == 0
+
+
+@pytest.mark.parametrize("fs", [8_000, 16_000, 48_000])
+@pytest.mark.parametrize("active_low", [True, False])
+def test_rendered_detector_output_gives_the_durations_back(fs, active_low):
+    """``detector_output`` averages the pin over each sample, so the edge finder's midpoint
+    crossings land within a fraction of a sample of every edge, at any rate the profile reads."""
+    _, d = durations(0.5)
+    x = detector_output(d, fs, active_low=active_low)
+    assert x.dtype == np.float32 and len(x) == int(np.ceil(np.sum(np.abs(d)) * fs / 1e6 + 0.01 * fs))
+    idle = 0.4 if active_low else -0.4
+    assert x[0] == pytest.approx(-idle) and x[-1] == pytest.approx(idle)  # a mark first, idle after
+    det = IrEdgeDetector(IrDetectorConfig(sample_rate_hz=fs))
+    got = np.concatenate((det.process(x), det.flush()))
+    assert len(got) == len(d) and np.array_equal(np.sign(got), np.sign(d))
+    # Edges from the first mark's end (the pin starts inside that mark: no edge opens it).
+    edges = lambda v: np.cumsum(np.abs(v.astype(np.int64)))[1:] - abs(int(v[0]))  # noqa: E731
+    assert np.max(np.abs(edges(got) - edges(d))) <= 0.6e6 / fs
+
+
+@pytest.mark.parametrize("kwargs", [{"sample_rate_hz": 4_000}, {"sample_rate_hz": 16_000, "swing": 0.0},
+                                    {"sample_rate_hz": 16_000, "tail_s": -1.0}])
+def test_detector_output_refuses_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        detector_output(np.array([300, -400, 300]), **kwargs)
