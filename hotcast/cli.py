@@ -13,7 +13,8 @@ from importlib import metadata
 from center import cli as center_cli
 from center.air import cli as air_cli
 from center.root import cli as root_cli
-from hotcast import benchcmd, demo, devices, plots
+from hotcast import demo, devices, plots
+from hotcast.bench import command as bench
 from hotcast.runner import Context, HotcastParser, run_parsed
 from receiver import cli as terminal_cli
 from receiver.radio import cli as receiver_cli
@@ -32,7 +33,7 @@ GROUPS = {
 }
 SINGLE = {
     "demo": ("the main job end to end on the embedded defaults", demo),
-    "bench": ("throughput and link-quality benchmarks", benchcmd),
+    "bench": ("decoding speed, stages, memory, link quality and peers in one report", bench),
     "devices": ("list RTL-SDR dongles and sound cards", devices),
     "plot": ("draw a capture's spectrum and constellation, or a decode log's quality, as PNG",
              plots),
