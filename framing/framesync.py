@@ -32,6 +32,11 @@ round(angle(z_k conj(z_{k-1})) / (pi/2)) -> the v2 Gray dibit) with at most 8 of
 wrong (false rate 5e-10 per position, as v2's own sync); it is counted in
 ``old_version_frames`` and ``old_version_reason`` says what to do, never decoded as noise.
 
+Timing: ``stage_seconds`` is the process CPU seconds spent so far in ``"frame_sync"`` (LLR
+conditioning, the sync search, the v2 detector, bookkeeping) and ``"inner_decode"`` (the frame
+decoder: the LDPC codewords, header included since it shares the first codeword, and the CRCs),
+read around each ``process`` call and each frame decode.
+
 Invariants: the output (frames and stats) depends only on the concatenated input, never on
 how it was chunked (every decision waits until all the LLRs it needs are present); memory is
 bounded by about one frame of LLRs plus its correlation values, and the decoder's time per
@@ -40,6 +45,7 @@ tried position is bounded by max_iterations.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,9 +153,23 @@ class FrameSync:
         self._expected: int | None = None  # absolute start of the next frame when locked
         self._rotation = 0  # rotation of the last good header
         self._v2 = _LegacyDetector()
+        self._total_s = 0.0  # process CPU seconds in process()
+        self._decode_s = 0.0  # ... of which in the frame decoder
+
+    @property
+    def stage_seconds(self) -> dict[str, float]:
+        """Process CPU seconds so far: ``frame_sync`` (all but decoding), ``inner_decode``."""
+        return {"frame_sync": self._total_s - self._decode_s, "inner_decode": self._decode_s}
 
     def process(self, llr: np.ndarray) -> list[Frame]:
         """Push a chunk of LLRs (shape (n,), float) or hard bits; return the frames it completed."""
+        t0 = time.process_time()
+        try:
+            return self._process(llr)
+        finally:
+            self._total_s += time.process_time() - t0
+
+    def _process(self, llr: np.ndarray) -> list[Frame]:
         chunk = as_llr(llr)
         self.stats.bits_in += chunk.size
         if self._legacy:
@@ -241,7 +261,9 @@ class FrameSync:
         seen = rho >= cfg.flywheel_threshold
         rotation = rot if seen or not flywheel else self._rotation
         body = _derotate(buf[cand + self._len:cand + cfg.frame_bits], rotation)
+        t0 = time.process_time()
         got = self._decoder.decode(body)
+        self._decode_s += time.process_time() - t0
         stats.codewords_decoded += got.codewords
         stats.decoder_iterations += got.iterations
         stats.decoder_failures += got.failures

@@ -148,8 +148,12 @@ class Context:
     """What a command may know of the world: the clock, the environment, its output."""
 
     def __init__(self, prog: str, environ: dict[str, str] | None = None,
-                 stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
+                 stdout: TextIO | None = None, stderr: TextIO | None = None,
+                 started_cpu_s: float | None = None) -> None:
+        """``started_cpu_s``: the process CPU time (``time.process_time``) at which the command
+        started, for its start-up cost (0.0: at process start); default now."""
         self.prog = prog
+        self.started_cpu_s = time.process_time() if started_cpu_s is None else started_cpu_s
         self.environ = dict(os.environ if environ is None else environ)
         self.out = JsonLines(sys.stdout if stdout is None else stdout)
         self.err = sys.stderr if stderr is None else stderr

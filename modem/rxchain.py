@@ -19,7 +19,10 @@ tests. By input kind (``modem.profiles.InputKind``):
   (a WAV of a detector module's output) goes through the profile's edge detector first.
 
 What comes out is whatever the profile's demodulator hands the frame layer (soft bits).
-``quality`` is a snapshot of what the chain measures (``RxQuality``).
+``quality`` is a snapshot of what the chain measures (``RxQuality``); ``stage_seconds`` the
+process CPU seconds spent so far in its two parts (``"fm_demod"``: the FM I/Q front end, I/Q
+input only; ``"subcarrier_demod"``: any resampler or edge detector, then the demodulator), read
+once around each call, so it costs two clock reads a block.
 
 Invariants: every stage is chunk-invariant, so the output depends only on the concatenated
 input; memory is the stages' own bounded state; no I/O, no clock.
@@ -28,6 +31,7 @@ input; memory is the stages' own bounded state; no I/O, no clock.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -145,6 +149,8 @@ class RxChain:
         else:
             self.demod_rate_hz = profile.internal_rate_hz
         self._demod = profile.make_demodulator(profile.config, self.demod_rate_hz)
+        self._fm_s = 0.0  # process CPU seconds in the FM I/Q front end
+        self._demod_s = 0.0  # ... in the resampler / edge detector and the demodulator
 
     def __repr__(self) -> str:
         return (f"RxChain({self.profile.name!r}, {self.kind.value}, {self.input_rate_hz:g} Hz, "
@@ -163,28 +169,48 @@ class RxChain:
         for stage in (self._iq, self._resample, self._detector, self._demod):
             if stage is not None:
                 stage.reset()
+        self._fm_s = self._demod_s = 0.0
+
+    @property
+    def stage_seconds(self) -> dict[str, float]:
+        """Process CPU seconds so far: ``fm_demod`` (I/Q input only), ``subcarrier_demod``."""
+        out = {"fm_demod": self._fm_s} if self._iq is not None else {}
+        out["subcarrier_demod"] = self._demod_s
+        return out
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """A block of input (any size) -> the soft bits it completed."""
+        t0 = time.process_time()
         if self._iq is not None:
             x = self._iq.process(x)
+            t1 = time.process_time()
+            self._fm_s += t1 - t0
+            t0 = t1
         elif self._resample is not None:
             x = self._resample.process(x)
         elif self._detector is not None:
             x = self._detector.process(x)
-        return self._demod.process(x)
+        out = self._demod.process(x)
+        self._demod_s += time.process_time() - t0
+        return out
 
     def flush(self) -> np.ndarray:
         """End of input: push what the stages hold through the demodulator, then its tail."""
         parts = []
+        t0 = time.process_time()
         if self._iq is not None:
-            parts.append(self._demod.process(self._iq.flush()))
+            x = self._iq.flush()
+            t1 = time.process_time()
+            self._fm_s += t1 - t0
+            t0 = t1
+            parts.append(self._demod.process(x))
         elif self._detector is not None:
             parts.append(self._demod.process(self._detector.flush()))
         elif self._resample is not None and self._resample.delay_samples:
             parts.append(self._demod.process(self._resample.process(
                 np.zeros(self._resample.delay_samples, np.float32))))
         parts.append(self._demod.flush())
+        self._demod_s += time.process_time() - t0
         return np.concatenate(parts)
 
     @property

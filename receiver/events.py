@@ -247,11 +247,18 @@ class Summary(Event):
     bundles_held: int = 0
     seconds_of_cpu: float | None = None
     stopped: str | None = None
+    # (stage, process CPU seconds) in pipeline order (``receiver.radio.stages``), set by the
+    # command line; JSON: an object of seconds.
+    stages: tuple[tuple[str, float], ...] | None = None
 
     def to_json(self) -> dict:
         out = super().to_json()
         if self.stopped is None:
             out.pop("stopped")
+        if self.stages is None:
+            out.pop("stages")
+        else:
+            out["stages"] = {k: round(v, 4) for k, v in self.stages}
         if self.seconds_of_cpu is None:
             out.pop("seconds_of_cpu")
         else:

@@ -39,6 +39,7 @@ from receiver.errors import SourceConfigError, SourceError, UsageError
 from receiver.events import Event, HeardOnAir, InputProblem, Start, Summary
 from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
 from receiver.radio.pipeline_config import receive_profiles
+from receiver.radio.stages import StageTimer, format_stages, ordered
 from receiver.radio.sources import (
     KNOWN_FORMATS,
     LineInConfig,
@@ -94,7 +95,8 @@ def _cmd_decode(args: argparse.Namespace, ctx) -> int:
     with open_store(args, ctx) as store:
         source = _open_file(args, ctx)
         return _run_with_source(args, ctx, source, BundleMerger(store), live=False,
-                                vet=lambda data: store.vet_announcement(data, ctx.now()))
+                                vet=lambda data: store.vet_announcement(data, ctx.now()),
+                                store=store)
 
 
 def _cmd_listen(args: argparse.Namespace, ctx) -> int:
@@ -103,7 +105,8 @@ def _cmd_listen(args: argparse.Namespace, ctx) -> int:
     with open_store(args, ctx) as store:
         source = _open_live(args)
         return _run_with_source(args, ctx, source, BundleMerger(store), live=True,
-                                vet=lambda data: store.vet_announcement(data, ctx.now()))
+                                vet=lambda data: store.vet_announcement(data, ctx.now()),
+                                store=store)
 
 
 def _cmd_monitor(args: argparse.Namespace, ctx) -> int:
@@ -220,7 +223,7 @@ def _rtl_index(device: str | None) -> int:
 
 
 def _run_with_source(args: argparse.Namespace, ctx, source: Source, merger, *,
-                     live: bool, vet=None) -> int:
+                     live: bool, vet=None, store=None) -> int:
     try:
         pipeline = _pipeline_for(args.profile, source, vet)  # checked before --tee-raw writes
         if args.tee_raw is not None:
@@ -228,7 +231,7 @@ def _run_with_source(args: argparse.Namespace, ctx, source: Source, merger, *,
                 source = TeeRaw(source, args.tee_raw)
             except SourceError as exc:
                 raise UsageError(str(exc)) from None
-        return _run(ctx, pipeline, merger, source, live)
+        return _run(ctx, pipeline, merger, source, live, store)
     finally:
         source.close()
 
@@ -237,8 +240,23 @@ def _utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
 
 
-def _run(ctx, pipeline: ReceivePipeline, merger, source: Source, live: bool) -> int:
+def _run(ctx, pipeline: ReceivePipeline, merger, source: Source, live: bool,
+         store=None) -> int:
+    """Read, decode, merge and print until the input ends; the summary carries the CPU time
+    of the loop (``seconds_of_cpu``) and its split by stage (``stages``; see
+    ``receiver.radio.stages``), also printed as one line on stderr when that is a terminal."""
     cpu0 = time.process_time()
+    timer = StageTimer()
+    timer.add("startup", max(0.0, cpu0 - getattr(ctx, "started_cpu_s", cpu0)))
+
+    def verifying() -> float:
+        return store.seconds_verifying if store is not None else 0.0
+
+    def merge(events: list[Event]) -> list[Event]:
+        t0, v0 = time.process_time(), verifying()
+        out = merger.process(events, ctx.now())
+        timer.add("store_merge", time.process_time() - t0 - (verifying() - v0))
+        return out
 
     def emit(events: list[Event]) -> None:
         stamp = _utc_now() if live else None
@@ -262,6 +280,7 @@ def _run(ctx, pipeline: ReceivePipeline, merger, source: Source, live: bool) -> 
     previous = _install(on_signal)
     try:
         while not state["stop"]:
+            t0 = time.process_time()
             try:
                 state["in_read"] = True
                 if state["stop"]:
@@ -275,6 +294,7 @@ def _run(ctx, pipeline: ReceivePipeline, merger, source: Source, live: bool) -> 
                 break
             finally:
                 state["in_read"] = False
+                timer.add("input_read", time.process_time() - t0)
             if block is None:
                 break
             events = pipeline.process(block)
@@ -284,22 +304,45 @@ def _run(ctx, pipeline: ReceivePipeline, merger, source: Source, live: bool) -> 
                     why=f"the device dropped {source.overflows - overflows} block(s) before "
                         "they were read"))
                 overflows = source.overflows
-            emit(merger.process(events, ctx.now()))
+            emit(merge(events))
         events = pipeline.finish()
         if source.leftover_bytes:
             events.insert(0, InputProblem(
                 at=pipeline.position(), problem="truncated",
                 why=f"the input ended {source.leftover_bytes} byte(s) into a sample; they "
                     "were dropped"))
-        final = merger.process(events, ctx.now())
+        final = merge(events)
         if final and isinstance(final[-1], Summary):
+            cpu = time.process_time() - cpu0
+            stages = _stages(timer, pipeline, verifying(), cpu)
             final[-1] = dataclasses.replace(
-                final[-1], seconds_of_cpu=time.process_time() - cpu0,
-                stopped="signal" if state["stop"] else None)
+                final[-1], seconds_of_cpu=cpu, stopped="signal" if state["stop"] else None,
+                stages=tuple(stages.items()))
+            _tell_stages(ctx, stages, pipeline.seconds_of_signal, cpu)
         emit(final)
     finally:
         _restore(previous)
     return status
+
+
+def _stages(timer: StageTimer, pipeline: ReceivePipeline, verify_s: float,
+            cpu_s: float) -> dict[str, float]:
+    """Every stage's CPU seconds, in pipeline order; ``other`` is what the loop spent outside
+    them, so all but ``startup`` add up to ``cpu_s``."""
+    seconds = dict(timer.seconds)
+    seconds.update(pipeline.stage_seconds)
+    seconds["verify_decrypt"] = verify_s
+    seconds.setdefault("store_merge", 0.0)
+    seconds["other"] = max(0.0, cpu_s - sum(v for k, v in seconds.items() if k != "startup"))
+    return ordered(seconds)
+
+
+def _tell_stages(ctx, stages: dict[str, float], signal_s: float, cpu_s: float) -> None:
+    """The split as one line on stderr, for people: only when stderr is a terminal."""
+    err = ctx.err
+    if getattr(err, "isatty", None) is not None and err.isatty():
+        err.write(f"{ctx.prog}: {format_stages(stages, signal_s, cpu_s)}\n")
+        err.flush()
 
 
 def _install(handler: Callable) -> dict:

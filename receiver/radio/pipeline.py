@@ -17,6 +17,12 @@ Invariants:
   input (``seconds_of_cpu`` is the CLI's, not ours).
 - Constant memory: one internal block of input, the stages' bounded state (FrameSync about
   one frame of bits, the Reassembler at most ``max_partial_bytes``), a few counters.
+- Timing: ``stage_seconds`` is the process CPU seconds spent so far per stage, in pipeline
+  order: ``fm_demod`` (I/Q front end and discriminator; I/Q input only), ``subcarrier_demod``
+  (resampler if any, the profile's demodulator to soft bits), ``frame_sync`` (sync search,
+  bookkeeping), ``inner_decode`` (LDPC codewords with the header, CRCs), ``erasure_decode``
+  (reassembly); ``receiver.radio.stages`` names the CLI's further stages. A call to an
+  announcement vetter is not counted here (the caller times its own).
 - Positions: ``sample`` is the number of input samples consumed when the event was made (a
   block end; the chain adds well under a second of delay), ``t_s`` the same in seconds.
 - Nothing here raises on bad samples: NaN, inf, silence, clipping and noise become counts
@@ -45,6 +51,7 @@ from receiver.events import (
     number,
 )
 from receiver.radio.pipeline_config import PipelineConfig, receive_profiles
+from receiver.radio.stages import StageTimer
 
 __all__ = ["PipelineConfig", "ReceivePipeline", "receive_profiles"]
 
@@ -106,6 +113,7 @@ class ReceivePipeline:
         self._chain.reset()
         self._sync = FrameSync(self._frame_config)
         self._reasm = Reassembler(self.config.reassembly)
+        self._timer = StageTimer()
         self._buf = np.zeros(self._block, dtype=self._dtype)
         self._fill = 0
         self._samples = 0  # input values made into events (samples, or pulse durations)
@@ -137,6 +145,14 @@ class ReceivePipeline:
         """Frames seen but lost: a header that failed its checks or was absurd, a bad payload."""
         s = self._sync.stats
         return s.headers_bad + s.headers_absurd + s.payloads_bad
+
+    @property
+    def stage_seconds(self) -> dict[str, float]:
+        """Process CPU seconds so far per stage, in pipeline order (see the module docstring)."""
+        out = dict(self._chain.stage_seconds)
+        out.update(self._sync.stage_seconds)
+        out["erasure_decode"] = self._timer.seconds.get("erasure_decode", 0.0)
+        return out
 
     @property
     def frame_stats(self):
@@ -211,12 +227,13 @@ class ReceivePipeline:
 
     def _frames_to_events(self, frames: list) -> list[Event]:
         events: list[Event] = []
-        for data in self._reasm.process(frames):
+        done = self._timer.call("erasure_decode", self._reasm.process, frames) if frames else []
+        for data in done:
             self._bundles += 1
             if self._vet is not None and _is_announcement(data):
                 entries = self._vet(data)
                 if entries:
-                    self._reasm.announce(list(entries))
+                    self._timer.call("erasure_decode", self._reasm.announce, list(entries))
             q = self._chain.quality
             events.append(BundleReceived(at=self.position(), data=data,
                                          snr_db=number(q.snr_db),

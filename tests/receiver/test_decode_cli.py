@@ -116,6 +116,37 @@ def test_decode_s16le_with_tee_raw_keeps_a_replayable_capture(capsys, sig, home,
     assert status == 0 and events[-1]["bundles_unchanged"] == 1
 
 
+DECODE_STAGES = ["startup", "input_read", "subcarrier_demod", "frame_sync", "inner_decode",
+                 "erasure_decode", "verify_decrypt", "store_merge", "other"]
+
+
+def test_summary_splits_the_cpu_by_stage(capsys, sig, home):
+    status, events, err = decode_in_process(capsys, "--home", home, "--profile", "fm",
+                                            "--input", sig[1]["wav"])
+    s = events[-1]
+    assert status == 0 and s["bundles_applied"] == 1 and err == ""  # stderr not a terminal
+    stages = s["stages"]
+    assert list(stages) == DECODE_STAGES  # pipeline order; no FM front end for the MPX
+    assert all(v >= 0 for v in stages.values()) and stages["verify_decrypt"] > 0
+    assert stages["subcarrier_demod"] > 0 and stages["inner_decode"] > 0
+    # All but start-up is the decode loop, which seconds_of_cpu measures (rounding aside).
+    loop = sum(v for k, v in stages.items() if k != "startup")
+    assert loop == pytest.approx(s["seconds_of_cpu"], abs=2e-3)
+
+
+def test_cu8_summary_has_the_fm_front_end_and_a_terminal_gets_one_line(capsys, monkeypatch,
+                                                                       sig, home):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    status, events, err = decode_in_process(capsys, "--home", home, "--profile", "fm",
+                                            "--input", sig[1]["cu8"])
+    stages = events[-1]["stages"]
+    assert status == 0 and list(stages)[:3] == ["startup", "input_read", "fm_demod"]
+    assert stages["fm_demod"] > 0 and stages["input_read"] > 0
+    (line,) = err.splitlines()
+    assert line.startswith("hotcast receiver decode: decoded ") and "x real time" in line
+    assert "fm_demod" in line and "inner_decode" in line
+
+
 def wav_header(channels: int, bits: int, rate: int = MPX_RATE_HZ, frames: int = 1000) -> bytes:
     block = channels * bits // 8
     fmt = struct.pack("<HHIIHH", 1, channels, rate, rate * block, block, bits)

@@ -91,6 +91,35 @@ def test_events_do_not_depend_on_chunking_iq(center):
     assert next(e for e in whole if e["event"] == "summary")["frames_ok"] > 0
 
 
+PIPELINE_STAGES = ["subcarrier_demod", "frame_sync", "inner_decode", "erasure_decode"]
+
+
+def test_stage_seconds_name_the_stages_in_order_and_add_up_to_at_most_the_cpu_used(center, mpx):
+    import time
+
+    p = ReceivePipeline(config("fm", False, MPX_RATE_HZ))
+    assert p.stage_seconds == dict.fromkeys(PIPELINE_STAGES, 0.0)
+    t0 = time.process_time()
+    p.process(mpx)
+    p.finish()
+    used = time.process_time() - t0
+    got = p.stage_seconds
+    assert list(got) == PIPELINE_STAGES  # baseband input: no FM front end
+    assert all(v >= 0 for v in got.values()) and got["subcarrier_demod"] > 0
+    assert got["inner_decode"] > 0 and sum(got.values()) <= used + 1e-3
+    p.reset()
+    assert sum(p.stage_seconds.values()) == 0
+
+
+def test_stage_seconds_of_iq_input_start_with_the_fm_front_end(center):
+    iq = to_iq(modulate(carousel_bits(center.bundles[:1], 2)))
+    p = ReceivePipeline(config("fm", True, IQ_RATE_HZ))
+    p.process(iq)
+    p.finish()
+    got = p.stage_seconds
+    assert list(got) == ["fm_demod", *PIPELINE_STAGES] and got["fm_demod"] > 0
+
+
 def test_quality_event_every_period(mpx):
     events = run(mpx, quality_period_s=1.0)
     quality = [e for e in events if e["event"] == "quality"]

@@ -59,7 +59,8 @@ def store_seq(home: Path) -> int:
 
 def without_input(events: list[dict]) -> list[dict]:
     """Events less what names the file (input, format)."""
-    return [{k: v for k, v in e.items() if k not in ("input", "format", "seconds_of_cpu")} for e in events]
+    skip = ("input", "format", "seconds_of_cpu", "stages")
+    return [{k: v for k, v in e.items() if k not in skip} for e in events]
 
 
 @pytest.fixture
