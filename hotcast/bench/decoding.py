@@ -60,7 +60,8 @@ class InProcessRun:
     merge_cpu_s: float  # verify, decrypt, merge into the store
     frames_ok: int
     bundles_applied: int
-    stages: dict = field(default_factory=dict)
+    stages: dict = field(default_factory=dict)  # the pipeline's stages, input_read,
+    # verify_decrypt (the store's seconds_verifying) and store_merge (the rest of the merge)
 
 
 def hotcast_command() -> list[str]:
@@ -186,6 +187,9 @@ def run_in_process(world: BenchWorld, cap: Capture) -> InProcessRun:
                     if block is None:
                         break
             stages = dict(getattr(pipeline, "stage_seconds", None) or {})
+            verifying = float(getattr(store, "seconds_verifying", 0.0))
+            stages.update(input_read=t_read, verify_decrypt=verifying,
+                          store_merge=max(0.0, t_merge - verifying))
             return InProcessRun(seconds_of_signal=pipeline.seconds_of_signal,
                                 cpu_s=t_read + t_pipe + t_merge, read_cpu_s=t_read,
                                 pipeline_cpu_s=t_pipe, merge_cpu_s=t_merge,
