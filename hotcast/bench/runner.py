@@ -1,7 +1,8 @@
 """The section runner: each section is a module ``hotcast.bench.<name>`` with
 ``run(ctx: BenchContext) -> Section``, run in ``SECTIONS`` order.
 
-A section that raises becomes a ``failed`` result with the error as a note (the run goes on);
+A section that raises becomes a ``failed`` result with the error as a note (the run goes on;
+an exception with a ``section`` attribute keeps what that section measured before failing);
 a section whose module is not in this build (``link`` and ``peers`` until they are merged, or a
 plain install without them) is ``missing``; one the options leave out is ``skipped``. Nothing
 here knows what a section measures.
@@ -82,7 +83,8 @@ def run_sections(names: list[str], ctx: BenchContext, *, wanted: list[str] | Non
         except Exception as exc:  # a section's failure is reported, never ends the run
             where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
             at = f" (at {where.filename.rsplit('/', 1)[-1]}:{where.lineno})" if where else ""
-            results.append(Result(name, "failed", Section(name, name, notes=[
-                f"section {name!r} failed: {type(exc).__name__}: {exc}{at}"]),
-                time.perf_counter() - t0))
+            partial = getattr(exc, "section", None)  # what a section measured before failing
+            section = partial if isinstance(partial, Section) else Section(name, name)
+            section.notes.append(f"section {name!r} failed: {type(exc).__name__}: {exc}{at}")
+            results.append(Result(name, "failed", section, time.perf_counter() - t0))
     return results
