@@ -28,8 +28,11 @@ from hotcast.bench import report
 from hotcast.bench.machine import git_state, machine, versions
 from hotcast.bench.model import BenchContext
 from hotcast.bench.progress import Progress
-from hotcast.bench.runner import NOT_QUICK, SECTIONS, parse_only, run_sections
+from hotcast.bench.runner import NOT_QUICK, SECTIONS, load_section, parse_only, run_sections
 from hotcast.runner import InputError
+
+# The section loader (tests replace it with fakes).
+LOADER = load_section
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,7 +95,8 @@ def run(args: argparse.Namespace, ctx) -> int:
                              options={"select": args.select})
     bench_ctx.out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        results = run_sections(SECTIONS, bench_ctx, wanted=wanted, on_start=bar.start_section)
+        results = run_sections(SECTIONS, bench_ctx, wanted=wanted, loader=LOADER,
+                               on_start=bar.start_section)
     finally:
         bar.close()
         for extra in bench_ctx.cache.get("cleanup", []):

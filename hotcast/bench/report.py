@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 from pathlib import Path
 
 from hotcast.bench.compare import FLOOR, K, UNKNOWN_SPREAD
@@ -56,8 +57,19 @@ def document(results: list[Result], out_dir: Path, *, meta: dict) -> dict:
     return {"schema": SCHEMA, **meta, "sections": [section_json(r, out_dir) for r in results]}
 
 
+def finite(obj):
+    """``obj`` with every NaN or infinity replaced by None (strict JSON has neither)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite(v) for v in obj]
+    return obj
+
+
 def dumps(doc: dict) -> str:
-    return json.dumps(doc, indent=1, default=str, allow_nan=False) + "\n"
+    return json.dumps(finite(doc), indent=1, default=str, allow_nan=False) + "\n"
 
 
 # -- text for a terminal ---------------------------------------------------------------------
