@@ -12,7 +12,7 @@ emitter's carrier WAV. Each is decoded
   gives ``seconds_of_signal / seconds_of_cpu``,
 
 each repeated (3 times; 2 with ``--quick``, which leaves out cf32, the carrier WAV and the pipes
-other than fm's, and starts the child for fm only) so every figure carries its spread. Speed is × real time (seconds of signal per
+other than fm's, and starts the child only for fm's cu8, from the file and the pipe) so every figure carries its spread. Speed is × real time (seconds of signal per
 CPU-second: one core) and payload bits per CPU-second (the carousel's bundle bits per second of
 air, from the renderer, × real time). The two ways agree when the gap is within
 ``AGREE_WITHIN``; otherwise the table says where the difference goes: input conversion and
@@ -80,8 +80,8 @@ def measure(ctx: BenchContext, profile: str, inp: Input) -> Measured | None:
     cap = w.capture(profile, inp.fmt, inp.rate_hz)
     repeats = 2 if ctx.quick else 3
     bench = [] if inp.stdin else [run_in_process(w, cap) for _ in range(repeats)]
-    # --quick starts a child (~2.5 s of CPU to start) for fm only.
-    cli_repeats = repeats if not ctx.quick else (1 if profile == "fm" else 0)
+    # --quick starts a child (~2.5 s of CPU to start) for fm's cu8, from the file and the pipe.
+    cli_repeats = repeats if not ctx.quick else int(profile == "fm" and inp.fmt == "cu8")
     cli = [run_cli(w, cap, stdin=inp.stdin) for _ in range(cli_repeats)]
     found = Measured(profile, inp, cap, bench, cli)
     ctx.cache[key] = found
