@@ -18,7 +18,6 @@ import datetime as dt
 import json
 import shlex
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -76,6 +75,23 @@ def _out_dir(path: str) -> Path:
     return out
 
 
+def _command_line(args: argparse.Namespace) -> str:
+    """The options as they would be typed (for the report: how to make these figures again)."""
+    words = ["hotcast", "bench"]
+    for flag in ("quick", "suite"):
+        if getattr(args, flag):
+            words.append(f"--{flag}")
+    for flag, value in (("--only", args.only), ("-k", args.select), ("--out", args.out),
+                        ("--compare", args.compare)):
+        if value is not None:
+            words += [flag, value]
+    if args.seed != 1:
+        words += ["--seed", str(args.seed)]
+    if args.json:
+        words.append("--json")
+    return shlex.join(words)
+
+
 def run(args: argparse.Namespace, ctx) -> int:
     try:
         wanted = parse_only("suite" if args.suite else args.only)
@@ -102,8 +118,7 @@ def run(args: argparse.Namespace, ctx) -> int:
         for extra in bench_ctx.cache.get("cleanup", []):
             shutil.rmtree(extra, ignore_errors=True)
     meta = {"date": dt.datetime.fromtimestamp(ctx.now(), dt.timezone.utc).isoformat(),
-            "command": "hotcast bench " + shlex.join(sys.argv[2:] if sys.argv[1:2] == ["bench"]
-                                                     else []),
+            "command": _command_line(args),
             "options": {"quick": args.quick, "only": wanted, "seed": args.seed,
                         "select": args.select},
             "duration_s": round(time.perf_counter() - t0, 1),
