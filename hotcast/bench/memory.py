@@ -3,8 +3,9 @@
 The fm I/Q capture (cu8 at 1.2 MHz) is piped to ``hotcast receiver decode --input -`` over and
 over, ``STREAM_S`` seconds of signal in all (``QUICK_STREAM_S`` with ``--quick``), and the
 child's peak resident set (``ru_maxrss`` from ``os.wait4``) is read when it exits. Beside it the
-peak of a decode of the capture once (the speed section's child, or one run here): a constant
-memory receiver shows the same peak for both, so the growth is the figure to watch.
+peaks of a decode of the capture once, from the file and through the pipe (the speed section's
+children, or runs here): a constant-memory receiver shows the same peak for the pipe once and
+the long stream, so that growth is the figure to watch.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def run(ctx: BenchContext) -> Section:
     cap = w.capture("fm", "cu8", IQ_RATE_HZ)
     once = ctx.cache.get(("speed", "fm", "iq-cu8"))
     short = once.cli[0] if once is not None and once.cli else run_cli(w, cap)
+    piped = ctx.cache.get(("speed", "fm", "stdin-cu8"))
+    short_pipe = piped.cli[0] if piped is not None and piped.cli else run_cli(w, cap, stdin=True)
     ctx.progress("memory: the capture once")
     seconds = QUICK_STREAM_S if ctx.quick else STREAM_S
     data = cap.path.read_bytes()
@@ -60,14 +63,19 @@ def run(ctx: BenchContext) -> Section:
                f"receiver decode peak RSS, {seconds:g} s of fm cu8 on stdin", "lower"),
         figure("memory.fm.iq-cu8.peak_rss_mb_once", [short.maxrss_mb], "MB",
                f"receiver decode peak RSS, {short.seconds_of_signal:g} s capture", "lower"),
-        figure("memory.fm.growth_mb", [long.maxrss_mb - short.maxrss_mb], "MB",
-               "peak RSS growth from the short capture to the stream")]
+        figure("memory.fm.stdin-cu8.peak_rss_mb_once", [short_pipe.maxrss_mb], "MB",
+               f"receiver decode peak RSS, {short_pipe.seconds_of_signal:g} s capture on stdin",
+               "lower"),
+        figure("memory.fm.growth_mb", [long.maxrss_mb - short_pipe.maxrss_mb], "MB",
+               "peak RSS growth on stdin from the capture once to the long stream")]
     ok = long.maxrss_mb < TARGET_MB
     section.tables.append(Table(
         "Peak resident memory of receiver decode (fm, cu8 1.2 MHz)",
         ["input", "seconds of signal", "peak RSS MB", f"target < {TARGET_MB:g} MB"],
         [["the capture, once (file)", round(short.seconds_of_signal, 1),
           round(short.maxrss_mb, 1), "yes" if short.maxrss_mb < TARGET_MB else "NO"],
+         ["the capture once on stdin (pipe)", round(short_pipe.seconds_of_signal, 1),
+          round(short_pipe.maxrss_mb, 1), "yes" if short_pipe.maxrss_mb < TARGET_MB else "NO"],
          ["the capture repeated on stdin (pipe)", round(long.seconds_of_signal, 1),
           round(long.maxrss_mb, 1), "yes" if ok else "NO"]],
         note="ru_maxrss of the child process (os.wait4): interpreter and libraries included"))

@@ -82,7 +82,12 @@ def test_gap_within_twenty_percent_agrees_and_a_larger_one_is_explained():
     m.capture = type("C", (), {"seconds": 10.0})()
     gap, why = speed._gap_text(m)
     assert gap == pytest.approx(0.5) and "first use in a fresh process" in why
-    assert "input conversion took 0.10 s" in why
+    m.cli = [CliRun(10.0, 1.5, 3.5, 200.0, 5, 0, 1, {"fm_demod": 0.5, "other": 0.4,
+                                                     "startup": 2.0})]
+    m.bench = [InProcessRun(10.0, 1.0, 0.1, 0.8, 0.1, 5, 1, {"fm_demod": 0.45})]
+    gap, why = speed._gap_text(m)
+    assert why.startswith("decode +0.50 s CPU: other (events, JSON output, input checks) "
+                          "+0.40 s, fm_demod +0.05 s")
 
 
 def test_every_profile_has_inputs_and_quick_keeps_one_of_each():
