@@ -111,7 +111,7 @@ def where_it_goes(m: Measured, diff_s: float) -> str:
     head = f"decode {diff_s:+.2f} s CPU"
     if not cli or not bench:
         return (f"{head}: first use in a fresh process (lazy imports, tables built on first "
-                f"call), not amortised by {m.capture.seconds:g} s of signal")
+                f"call), not amortised by {m.capture.seconds:.1f} s of signal")
     names = {k for s in cli + bench for k in s} - {"startup"}
     diffs = {k: statistics.median(s.get(k, 0.0) for s in cli)
              - statistics.median(s.get(k, 0.0) for s in bench) for k in names}
