@@ -24,7 +24,7 @@ from pathlib import Path
 
 from hotcast.bench import compare as cmp
 from hotcast.bench import report
-from hotcast.bench.machine import git_state, machine, versions
+from hotcast.bench.machine import git_state, load_average, machine, versions
 from hotcast.bench.model import BenchContext
 from hotcast.bench.progress import Progress
 from hotcast.bench.runner import NOT_QUICK, SECTIONS, load_section, parse_only, run_sections
@@ -105,6 +105,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     out = _out_dir(args.out) if args.out else None
     scratch = Path(tempfile.mkdtemp(prefix="hotcast-bench-"))
     t0 = time.perf_counter()
+    load_start = load_average()
     bar = Progress(len(wanted), ctx.err)
     bench_ctx = BenchContext(quick=args.quick, out_dir=out or scratch / "plots",
                              progress=bar.step, seed=args.seed, work_dir=scratch,
@@ -122,7 +123,8 @@ def run(args: argparse.Namespace, ctx) -> int:
             "options": {"quick": args.quick, "only": wanted, "seed": args.seed,
                         "select": args.select},
             "duration_s": round(time.perf_counter() - t0, 1),
-            "machine": machine(), "versions": versions(), "git": git_state()}
+            "machine": {**machine(), "load_start": load_start, "load_end": load_average()},
+            "versions": versions(), "git": git_state()}
     doc = report.document(results, bench_ctx.out_dir, meta=meta)
     lines = []
     if old is not None:

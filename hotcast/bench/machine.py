@@ -91,6 +91,13 @@ def git_state(root: Path | None = None) -> dict | None:
                                                                    "HEAD")}
 
 
+def load_average() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def machine() -> dict:
     try:
         usable = len(os.sched_getaffinity(0))

@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-from hotcast.bench.compare import FLOOR, K, UNKNOWN_SPREAD
+from hotcast.bench.compare import FLOOR, QUICK_FLOOR, K, UNKNOWN_SPREAD
 from hotcast.bench.model import Table
 from hotcast.bench.runner import Result
 
@@ -22,7 +22,9 @@ SCHEMA = "hotcast-bench/1"
 THRESHOLD_TEXT = (f"`--compare` counts a change when it exceeds max({FLOOR:.0%}, {K:g} x "
                   "sqrt(spread_old² + spread_new²)), each spread being the relative standard "
                   "deviation of the figure's repeats in its run (a figure measured once is "
-                  f"given {UNKNOWN_SPREAD:.0%}); see `hotcast.bench.compare` for why.")
+                  f"given {UNKNOWN_SPREAD:.0%}; the floor is {QUICK_FLOOR:.0%} when either run "
+                  "is --quick); the constants were chosen from pairs of runs of one commit, "
+                  "see `hotcast.bench.compare`.")
 
 
 def _cell(value) -> str:

@@ -62,7 +62,7 @@ def test_write_makes_three_files_and_the_html_page_needs_no_network(tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "| profile | x |" in md and "ir \\| text" in md
     assert "![s](s.png)" in md
-    assert "max(5%" in md  # the compare rule is stated in the report
+    assert "max(10%" in md  # the compare rule is stated in the report
     assert "suite" not in md.split("## ")[-1]  # a skipped section is left out
 
 
