@@ -106,6 +106,7 @@ def run(args: argparse.Namespace, ctx) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="hotcast-bench-"))
     t0 = time.perf_counter()
     load_start = load_average()
+    git = git_state()  # at the start: the code that runs
     bar = Progress(len(wanted), ctx.err)
     bench_ctx = BenchContext(quick=args.quick, out_dir=out or scratch / "plots",
                              progress=bar.step, seed=args.seed, work_dir=scratch,
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace, ctx) -> int:
                         "select": args.select},
             "duration_s": round(time.perf_counter() - t0, 1),
             "machine": {**machine(), "load_start": load_start, "load_end": load_average()},
-            "versions": versions(), "git": git_state()}
+            "versions": versions(), "git": git}
     doc = report.document(results, bench_ctx.out_dir, meta=meta)
     lines = []
     if old is not None:
