@@ -19,7 +19,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from modem import InputKind
 from receiver.radio.pipeline import PipelineConfig, ReceivePipeline
 from receiver.radio.sources import open_source
 from receiver.store.merge import BundleMerger
@@ -200,7 +199,3 @@ def run_in_process(world: BenchWorld, cap: Capture) -> InProcessRun:
     finally:
         world.drop(home)
 
-
-def input_kind(cap: Capture) -> InputKind:
-    return InputKind.PULSES if cap.fmt == "ir" else (
-        InputKind.IQ if cap.fmt in ("cu8", "cs8", "cf32") else InputKind.BASEBAND)

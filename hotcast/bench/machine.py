@@ -54,7 +54,8 @@ def blas() -> dict:
 
 
 def versions() -> dict:
-    found = {"python": platform.python_version(), "implementation": platform.python_implementation()}
+    found = {"python": platform.python_version(),
+             "implementation": platform.python_implementation()}
     for name in LIBRARIES:
         try:
             found[name] = metadata.version(name)

@@ -12,7 +12,8 @@ emitter's carrier WAV. Each is decoded
   gives ``seconds_of_signal / seconds_of_cpu``,
 
 each repeated (3 times; 2 with ``--quick``, which leaves out cf32, the carrier WAV and the pipes
-other than fm's, and starts the child only for fm's cu8, from the file and the pipe) so every figure carries its spread. Speed is × real time (seconds of signal per
+other than fm's, and starts the child only for fm's cu8, from the file and the pipe) so every
+figure carries its spread. Speed is × real time (seconds of signal per
 CPU-second: one core) and payload bits per CPU-second (the carousel's bundle bits per second of
 air, from the renderer, × real time). The two ways agree when the gap is within
 ``AGREE_WITHIN``; otherwise the table says where the difference goes: input conversion and

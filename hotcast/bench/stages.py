@@ -7,7 +7,8 @@ per profile: I/Q cu8 for the FM profiles, WAV for audio, pulse text for ir) from
 ``ReceivePipeline.stage_seconds``, the store's ``seconds_verifying`` and the time around the
 source and the merge; ``receiver decode``'s own ``stages`` (with its start-up) are shown beside
 it where the child ran. Figures: CPU milliseconds per second of signal per stage (lower is
-better; a stage under ``MIN_SHARE`` of the decode is descriptive only). Plot: one stacked bar per profile.
+better; a stage under ``MIN_SHARE`` of the decode is descriptive only). Plot: one stacked bar
+per profile.
 """
 
 from __future__ import annotations
