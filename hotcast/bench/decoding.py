@@ -60,7 +60,8 @@ class InProcessRun:
     frames_ok: int
     bundles_applied: int
     stages: dict = field(default_factory=dict)  # the pipeline's stages, input_read,
-    # verify_decrypt (the store's seconds_verifying) and store_merge (the rest of the merge)
+    # verify_decrypt (the store's seconds_verifying), store_merge (the rest of the merge) and
+    # other (the pipeline's time outside its stages: input checks, events)
 
 
 def hotcast_command() -> list[str]:
@@ -186,9 +187,12 @@ def run_in_process(world: BenchWorld, cap: Capture) -> InProcessRun:
                     if block is None:
                         break
             stages = dict(getattr(pipeline, "stage_seconds", None) or {})
+            # The pipeline's own work outside its named stages (input checks, events), as the
+            # CLI's "other" holds it (beside the CLI's JSON output).
+            other = t_pipe - sum(stages.values()) if stages else 0.0
             verifying = float(getattr(store, "seconds_verifying", 0.0))
             stages.update(input_read=t_read, verify_decrypt=verifying,
-                          store_merge=max(0.0, t_merge - verifying))
+                          store_merge=max(0.0, t_merge - verifying), other=max(0.0, other))
             return InProcessRun(seconds_of_signal=pipeline.seconds_of_signal,
                                 cpu_s=t_read + t_pipe + t_merge, read_cpu_s=t_read,
                                 pipeline_cpu_s=t_pipe, merge_cpu_s=t_merge,

@@ -18,8 +18,8 @@ CPU-second: one core) and payload bits per CPU-second (the carousel's bundle bit
 air, from the renderer, × real time). The two ways agree when the gap is within
 ``AGREE_WITHIN``; otherwise the table says where the difference goes: input conversion and
 merge are measured in-process, and the child's summary splits its own CPU by stage (``stages``),
-so the stages whose CPU differs most between the two are named (``other`` is the child's
-events, JSON output and input checks, which the bench does not do); the child's start-up is
+so the stages whose CPU differs most between the two are named (``other``: the input checks
+and events both do, and the JSON output only the child does); the child's start-up is
 shown apart, since ``seconds_of_cpu`` leaves it out.
 """
 
@@ -117,7 +117,7 @@ def where_it_goes(m: Measured, diff_s: float) -> str:
     diffs = {k: statistics.median(s.get(k, 0.0) for s in cli)
              - statistics.median(s.get(k, 0.0) for s in bench) for k in names}
     top = sorted(diffs.items(), key=lambda kv: -abs(kv[1]))[:3]
-    parts = [f"{k}{' (events, JSON output, input checks)' if k == 'other' else ''} {v:+.2f} s"
+    parts = [f"{k}{' (events, JSON output)' if k == 'other' else ''} {v:+.2f} s"
              for k, v in top if abs(v) >= 0.005]
     return f"{head}: " + (", ".join(parts) if parts else "spread over every stage")
 

@@ -1,6 +1,7 @@
 """Where the decoding CPU goes, per profile: the stages of ``receiver.radio.stages`` (FM
 demodulation, subcarrier demodulation, frame sync, inner decoding, erasure decoding, signature
-check and decryption, store merge, input conversion), so the bottleneck is visible.
+check and decryption, store merge, input conversion, and ``other``: input checks and events),
+so the bottleneck is visible.
 
 The split is measured in this process on the speed section's captures and repeats (one input
 per profile: I/Q cu8 for the FM profiles, WAV for audio, pulse text for ir) from
@@ -20,7 +21,7 @@ from hotcast.bench.speed import PROFILES, inputs, measure
 from hotcast.bench.stats import figure
 
 STAGES = ("input_read", "fm_demod", "subcarrier_demod", "frame_sync", "inner_decode",
-          "erasure_decode", "verify_decrypt", "store_merge")
+          "erasure_decode", "verify_decrypt", "store_merge", "other")
 MIN_SHARE = 0.10
 COLOURS = ("#999999", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
            "#e377c2", "#17becf")
@@ -66,8 +67,7 @@ def run(ctx: BenchContext) -> Section:
             st = m.cli[0].stages
             cpu = m.cli[0].seconds_of_cpu
             cli_rows.append([profile, inp.label, f"{st.get('startup', 0):.2f}"] + [
-                f"{100 * st[k] / cpu:.0f}%" if k in st and cpu > 0 else "-"
-                for k in STAGES + ("other",)])
+                f"{100 * st[k] / cpu:.0f}%" if k in st and cpu > 0 else "-" for k in STAGES])
     section.tables.append(Table(
         "CPU per stage: ms per second of signal (share of the decode), in this process",
         ["profile", "input"] + list(STAGES) + ["total ms/s"], rows,
@@ -75,7 +75,7 @@ def run(ctx: BenchContext) -> Section:
     if cli_rows:
         section.tables.append(Table(
             "receiver decode's own split (its summary's stages): start-up CPU s, then shares "
-            "of seconds_of_cpu", ["profile", "input", "startup s"] + list(STAGES) + ["other"],
+            "of seconds_of_cpu", ["profile", "input", "startup s"] + list(STAGES),
             cli_rows))
     if bars:
         section.plots.append(_plot(bars, ctx))
