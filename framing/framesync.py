@@ -121,8 +121,13 @@ def as_llr(chunk: np.ndarray) -> np.ndarray:
         return np.where(x.astype(np.uint8) & 1, -HARD_LLR, HARD_LLR).astype(np.float32)
     if x.dtype.kind != "f":
         raise TypeError(f"FrameSync wants float LLRs or integer/bool bits, got {x.dtype}")
-    return np.clip(np.nan_to_num(x.astype(np.float32), nan=0.0, posinf=LLR_CLIP, neginf=-LLR_CLIP),
-                   -LLR_CLIP, LLR_CLIP)
+    # One copy clipped in place (+-inf land on +-LLR_CLIP); NaN survives a clip and shows in
+    # the minimum, so only a chunk that holds one pays for the search.
+    out = x.astype(np.float32)  # a copy, always: the caller's array is never changed
+    np.clip(out, -LLR_CLIP, LLR_CLIP, out=out)
+    if out.size and np.isnan(out.min()):
+        out[np.isnan(out)] = 0.0
+    return out
 
 
 class FrameSync:
@@ -138,6 +143,7 @@ class FrameSync:
         im[0::2], im[1::2] = -sync[1::2], sync[0::2]
         self._im_t = im
         self._step = 2 if config.phase_ambiguity == 4 else 1
+        self._frame_bits = config.frame_bits  # a derived property: read once
         self._legacy = config.phase_ambiguity == 4
         self.reset()
 
@@ -171,6 +177,8 @@ class FrameSync:
 
     def _process(self, llr: np.ndarray) -> list[Frame]:
         chunk = as_llr(llr)
+        if not chunk.size:
+            return []
         self.stats.bits_in += chunk.size
         if self._legacy:
             self.stats.old_version_frames += self._v2.process(chunk)
@@ -229,7 +237,7 @@ class FrameSync:
 
     def _scan(self, buf: np.ndarray, frames: list[Frame]) -> int:
         """Try frame starts in order; return the first buffer position still undecided."""
-        frame_bits = self.config.frame_bits
+        frame_bits = self._frame_bits
         n_corr = max(buf.size - self._len + 1, 0)
         pos = 0
         while True:
@@ -260,7 +268,7 @@ class FrameSync:
             rho, rot = float(self._rho[cand]), int(self._rot[cand])
         seen = rho >= cfg.flywheel_threshold
         rotation = rot if seen or not flywheel else self._rotation
-        body = _derotate(buf[cand + self._len:cand + cfg.frame_bits], rotation)
+        body = _derotate(buf[cand + self._len:cand + self._frame_bits], rotation)
         t0 = time.process_time()
         got = self._decoder.decode(body)
         self._decode_s += time.process_time() - t0
@@ -283,7 +291,7 @@ class FrameSync:
         stats.headers_ok += 1
         stats.channel_bits_checked += got.bits_checked
         stats.channel_bit_errors += got.bit_errors
-        end = cand + cfg.frame_bits
+        end = cand + self._frame_bits
         self._expected = self._buf_start + end
         self._rotation = rotation
         if got.status is PayloadStatus.BAD:

@@ -183,9 +183,14 @@ class LdpcDecoder:
 
     def syndrome_ok(self, hard: np.ndarray) -> np.ndarray:
         """(B, n) hard bits -> (B,) bool: every parity check satisfied."""
-        ext = np.concatenate((hard.astype(np.uint8), np.zeros((hard.shape[0], 1), np.uint8)), axis=1)
-        checks = np.bitwise_xor.reduce(ext[:, self._var_idx].reshape((-1,) + self._shape), axis=2)
-        return ~checks.reshape(hard.shape[0], -1).any(axis=1)
+        b, n = hard.shape
+        ext = np.zeros((b, n + 1), np.uint8)  # column n: the padding's dummy variable, 0
+        ext[:, :n] = hard
+        # np.take gathers along an axis 2-3x faster than fancy indexing (a frame's syndromes
+        # are most of the cost of a clean frame).
+        checks = np.bitwise_xor.reduce(np.take(ext, self._var_idx, axis=1).reshape(
+            (b,) + self._shape), axis=2)
+        return ~checks.reshape(b, -1).any(axis=1)
 
     def decode(self, llr: np.ndarray) -> DecodeResult:
         n = self.code.n

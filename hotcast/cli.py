@@ -1,43 +1,41 @@
 """The ``hotcast`` command: one parser tree over every group, run by ``hotcast.runner``.
 
 No logic lives here: a table of groups (each group module registers its commands), ``--version``
-and ``help``. Groups are imported statically. Exit statuses: see ``hotcast.runner``.
+and ``help``. A group's modules are imported when its commands are registered, and ``main``
+registers only the group the command line names (all of them for help and usage errors): a
+command pays for its own imports only (``receiver decode`` does not load the center, its web
+service or matplotlib: about a second of start-up). Exit statuses: see ``hotcast.runner``.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from importlib import metadata
 
-from center import cli as center_cli
-from center.air import cli as air_cli
-from center.root import cli as root_cli
-from hotcast import demo, devices, plots
-from hotcast.bench import command as bench
 from hotcast.runner import Context, HotcastParser, run_parsed
-from receiver import cli as terminal_cli
-from receiver.radio import cli as receiver_cli
 
-# group word -> (one-line help, the functions that register its commands). A group with a
-# ``run`` module attribute instead is a single command (``demo``, ``bench``, ...).
+# group word -> (one-line help, the modules whose ``add_commands`` register its commands). A
+# single command (``demo``, ``bench``, ...) is one module with ``add_arguments`` and ``run``.
 GROUPS = {
     "center": ("the center: registry, keys, bundles, what goes on air",
-               (center_cli.add_commands, air_cli.add_commands)),
+               ("center.cli", "center.air.cli")),
     "root": ("the offline root of trust: root keys, key sets, root rotations",
-             (root_cli.add_commands,)),
+             ("center.root.cli",)),
     "terminal": ("a terminal's store: init, apply bundles, check cards, status",
-                 (terminal_cli.add_commands,)),
+                 ("receiver.cli",)),
     "receiver": ("the radio receiver: profiles, decode files or stdin, listen live, monitor",
-                 (receiver_cli.add_commands,)),
+                 ("receiver.radio.cli",)),
 }
 SINGLE = {
-    "demo": ("the main job end to end on the embedded defaults", demo),
-    "bench": ("decoding speed, stages, memory, link quality and peers in one report", bench),
-    "devices": ("list RTL-SDR dongles and sound cards", devices),
+    "demo": ("the main job end to end on the embedded defaults", "hotcast.demo"),
+    "bench": ("decoding speed, stages, memory, link quality and peers in one report",
+              "hotcast.bench.command"),
+    "devices": ("list RTL-SDR dongles and sound cards", "hotcast.devices"),
     "plot": ("draw a capture's spectrum and constellation, or a decode log's quality, as PNG",
-             plots),
+             "hotcast.plots"),
 }
 
 
@@ -48,18 +46,26 @@ def version() -> str:
         return "unknown (not installed)"
 
 
-def build_parser() -> HotcastParser:
+def build_parser(only: str | None = None) -> HotcastParser:
+    """The parser of every command; with ``only`` (a group or single command's word), the
+    others are listed by name but their modules are not imported."""
     parser = HotcastParser(prog="hotcast", description="Broadcast hot-card lists one way to "
                            "offline payment terminals (FM subcarrier, audio, infrared).")
     parser.add_argument("--version", action="version", version=f"hotcast {version()}")
     top = parser.add_subparsers(dest="group", metavar="GROUP", parser_class=HotcastParser)
-    for name, (text, registrars) in GROUPS.items():
+    for name, (text, modules) in GROUPS.items():
         group = top.add_parser(name, help=text, description=text)
+        if only is not None and name != only:
+            continue
         sub = group.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                    parser_class=HotcastParser)
-        for register in registrars:
-            register(sub)
-    for name, (text, module) in SINGLE.items():
+        for module in modules:
+            importlib.import_module(module).add_commands(sub)
+    for name, (text, module_name) in SINGLE.items():
+        if only is not None and name != only:
+            top.add_parser(name, help=text)
+            continue
+        module = importlib.import_module(module_name)
         p = top.add_parser(name, help=text, description=module.__doc__.split("\n\n")[0])
         module.add_arguments(p)
         p.set_defaults(func=module.run)
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     # it includes the interpreter and the imports; called in-process, from here.
     started_cpu_s = 0.0 if argv is None else time.process_time()
     args_in = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser()
+    word = args_in[0] if args_in else None
+    parser = build_parser(word if word in GROUPS or word in SINGLE else None)
     try:
         args = parser.parse_args(args_in)
     except SystemExit as exc:  # argparse: 2 after a usage message, 0 after --help/--version

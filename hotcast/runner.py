@@ -35,10 +35,6 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
-from center.errors import CenterInputError
-from framing import CardIdError
-from receiver.errors import UsageError
-
 __all__ = ["Context", "HotcastParser", "InputError", "ROLE_FILE", "run_parsed", "read_role"]
 
 DEFAULT_HOME = "hotcast-home"
@@ -56,9 +52,21 @@ class InputError(Exception):
     role); exit 2."""
 
 
-# Exceptions that mean "the user's input was bad, nothing changed": exit 2.
-INPUT_ERRORS: tuple[type[BaseException], ...] = (InputError, CenterInputError, UsageError,
-                                                 CardIdError)
+# Exceptions that mean "the user's input was bad, nothing changed": exit 2. Named by module so
+# that the runner imports no group (a command loads only its own modules): a class of a module
+# that was never imported cannot have been raised, so only loaded modules are asked.
+_INPUT_ERRORS = (("center.errors", "CenterInputError"), ("receiver.errors", "UsageError"),
+                 ("framing.errors", "CardIdError"))
+
+
+def input_errors() -> tuple[type[BaseException], ...]:
+    """The exit-2 exception classes of the modules loaded so far, with ``InputError``."""
+    found: list[type[BaseException]] = [InputError]
+    for module, name in _INPUT_ERRORS:
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            found.append(getattr(loaded, name))
+    return tuple(found)
 
 
 class HotcastParser(argparse.ArgumentParser):
@@ -266,7 +274,7 @@ def run_parsed(args: argparse.Namespace, ctx: Context,
     """Run one command with the exit-status rules of the module docstring."""
     try:
         return int(func(args, ctx) or 0)
-    except INPUT_ERRORS as exc:
+    except input_errors() as exc:
         ctx.err.write(f"{ctx.prog}: {exc}\n")
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -9,7 +9,6 @@ from .fm import SubcarrierDemodulator, SubcarrierModulator
 from .fm_config import FM, FM_ROBUST, DemodStats, FmSubcarrierConfig
 from .profiles import PROFILES, Baseband, InputKind, ModemProfile, modem_profile, profile_names
 from .rxchain import RxChain, RxQuality
-from .txchain import TxChain, TxOptions
 
 __all__ = [
     "FM",
@@ -32,3 +31,13 @@ __all__ = [
     "modem_profile",
     "profile_names",
 ]
+
+
+def __getattr__(name: str):
+    """``TxChain`` and ``TxOptions`` load on first use: the transmit chain's programme
+    simulator imports scipy.signal (about a second), which a receiver never needs."""
+    if name in ("TxChain", "TxOptions"):
+        from . import txchain
+
+        return getattr(txchain, name)
+    raise AttributeError(f"module 'modem' has no attribute {name!r}")

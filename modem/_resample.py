@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy import signal
+
+from modem.dsp import kaiser_beta, kaiser_lowpass
 
 # 32 768 outputs x 64 taps x 8 bytes (complex64) = 16 MiB of gathered windows at most.
 _CHUNK_OUTPUTS = 32_768
@@ -58,8 +59,8 @@ class RationalResampler:
         n_taps = up * taps
         # Prototype lowpass at the upsampled rate up * fs_in; its cutoff, relative to that rate's
         # Nyquist, is cutoff_fraction / max(up, down) (the lower Nyquist of the two rates).
-        beta = signal.kaiser_beta(config.stopband_db)
-        proto = signal.firwin(n_taps, config.cutoff_fraction / max(up, down), window=("kaiser", beta))
+        beta = kaiser_beta(config.stopband_db)
+        proto = kaiser_lowpass(n_taps, config.cutoff_fraction / max(up, down), beta)
         proto *= up  # each phase then has unit DC gain
         # phases[p, k]: tap applied to window element k (oldest first) for output phase p.
         self._phases = proto.reshape(taps, up).T[:, ::-1].astype(np.float32).copy()
@@ -158,11 +159,11 @@ class ArbitraryResampler:
         cutoff_fraction, stopband_db = config.cutoff_fraction, config.stopband_db
         self.ratio = ratio
         self._taps = taps_per_phase
-        beta = signal.kaiser_beta(stopband_db)
+        beta = kaiser_beta(stopband_db)
         n_taps = phases * taps_per_phase
         # Prototype at phases x the input rate; cutoff at the lower of the two Nyquist rates.
-        proto = signal.firwin(n_taps + 1, cutoff_fraction * min(1.0, ratio) / phases,
-                              window=("kaiser", beta)) * phases
+        proto = kaiser_lowpass(n_taps + 1, cutoff_fraction * min(1.0, ratio) / phases,
+                               beta) * phases
         # bank[p, k]: weight of window element k (oldest first) at fractional delay p / phases;
         # row ``phases`` (one whole sample later) makes the linear interpolation total.
         idx = np.arange(phases + 1)[:, None] + phases * np.arange(taps_per_phase)[None, :]

@@ -7,7 +7,38 @@ Invariants: pure functions of their arguments; no I/O, no clock, numpy/scipy onl
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
+from scipy import special
+
+# scipy.signal is not imported here: it loads scipy.stats, about a second of start-up for every
+# receiver. Its firwin (Kaiser window, low-pass, scaled) and kaiser_beta are a few lines, written
+# out below with the same operations in the same order, so the taps are bit-identical
+# (tests/modem/test_fm_dsp.py compares them with scipy.signal's).
+
+
+def kaiser_beta(atten_db: float) -> float:
+    """Kaiser's window parameter for a stop band ``atten_db`` down (scipy.signal.kaiser_beta)."""
+    if atten_db > 50:
+        return 0.1102 * (atten_db - 8.7)
+    if atten_db > 21:
+        return 0.5842 * (atten_db - 21) ** 0.4 + 0.07886 * (atten_db - 21)
+    return 0.0
+
+
+def kaiser_lowpass(numtaps: int, cutoff: float, beta: float) -> np.ndarray:
+    """Windowed-sinc low-pass, float64 (numtaps,), cutoff as a fraction of Nyquist, unit DC gain:
+    ``scipy.signal.firwin(numtaps, cutoff, window=("kaiser", beta))``, bit for bit."""
+    if not 0 < cutoff < 1:
+        raise ValueError(f"cutoff must be in (0, 1) of Nyquist, got {cutoff}")
+    right = np.float64(cutoff)
+    m = np.arange(0, numtaps, dtype=np.float64) - 0.5 * (numtaps - 1)
+    h = right * np.sinc(right * m)
+    if numtaps > 1:
+        n = np.arange(0, numtaps, dtype=np.float64)
+        alpha = (numtaps - 1) / 2.0
+        h *= (special.i0(beta * np.sqrt(1 - ((n - alpha) / alpha) ** 2.0))
+              / special.i0(np.asarray(beta, dtype=np.float64)))
+    h /= np.sum(h)
+    return h
 
 
 def rrc_pulse(t_symbols: np.ndarray, rolloff: float) -> np.ndarray:
@@ -61,9 +92,8 @@ def lowpass_taps(sample_rate_hz: float, pass_hz: float, stop_hz: float, atten_db
     transition = (stop_hz - pass_hz) / sample_rate_hz
     n = int(np.ceil((atten_db - 7.95) / (2.285 * 2 * np.pi * transition))) + 1
     n |= 1
-    taps = signal.firwin(
-        n, (pass_hz + stop_hz) / 2, window=("kaiser", signal.kaiser_beta(atten_db)), fs=sample_rate_hz
-    )
+    cutoff = np.float64((pass_hz + stop_hz) / 2) / float(0.5 * sample_rate_hz)
+    taps = kaiser_lowpass(n, cutoff, kaiser_beta(atten_db))
     return taps / taps.sum()
 
 
@@ -74,12 +104,16 @@ def unwrap_from(prev: float, angles: np.ndarray) -> np.ndarray:
     return prev + np.cumsum(d)
 
 
+_CUBIC_OFFSETS = np.array([-1, 0, 1, 2])
+
+
 def cubic_interpolate(buf: np.ndarray, index: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """4-point Lagrange interpolation of ``buf`` at positions ``index + mu`` (0 <= mu < 1).
 
     Needs buf[index - 1] .. buf[index + 2]; index: int array, mu: float array of equal shape.
     """
-    xm1, x0, x1, x2 = buf[index - 1], buf[index], buf[index + 1], buf[index + 2]
+    around = np.take(buf, index[:, None] + _CUBIC_OFFSETS)  # (n, 4): one gather, not four
+    xm1, x0, x1, x2 = around[:, 0], around[:, 1], around[:, 2], around[:, 3]
     c_m1 = -mu * (mu - 1) * (mu - 2) / 6
     c_0 = (mu + 1) * (mu - 1) * (mu - 2) / 2
     c_1 = -(mu + 1) * mu * (mu - 2) / 2

@@ -60,8 +60,10 @@ def _running_sum(tail: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarra
     buf = np.concatenate((tail, x))
     c = np.cumsum(buf)
     width = tail.size + 1
-    out = c[width - 1:].copy()
-    out[1:] -= c[:-width]
+    out = np.empty(max(c.size - width + 1, 0), dtype=c.dtype)
+    if out.size:
+        out[0] = c[width - 1]
+        np.subtract(c[width:], c[:-width], out=out[1:])
     return out, buf[buf.size - tail.size:].copy()
 
 

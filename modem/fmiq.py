@@ -95,6 +95,11 @@ _CNR_CAP_DB = 99.0  # reported CNR is clipped to +-99 dB, a bound for display an
 _REACQUIRE_HZ = 10_000.0
 
 
+def _clamp(value: float, limit: float) -> float:
+    """``value`` within +-``limit`` (np.clip's result for a scalar, without its overhead)."""
+    return float(min(max(value, -limit), limit))
+
+
 class FmIqModulator:
     """MPX float32 at ``mpx_rate_hz`` -> unit-amplitude FM complex64 I/Q at ``iq_rate_hz``.
 
@@ -259,7 +264,7 @@ class FmIqDemodulator:
                 self._bins = round(self._offset_hz / self._bin_hz)
                 y, phase = self._shift(spectrum, commit=False)
                 residual = self._residual_hz(self._discriminate(y, phase, commit=False))
-                self._offset_hz = float(np.clip(self._applied_hz + residual, -limit, limit))
+                self._offset_hz = _clamp(self._applied_hz + residual, limit)
                 if abs(residual) < 500.0:
                     break
             self._bins = round(self._offset_hz / self._bin_hz)
@@ -271,7 +276,7 @@ class FmIqDemodulator:
         self._last_residual_hz = residual
         # The residual is measured against the shift applied (whole bins), not the estimate.
         error = self._applied_hz + residual - self._offset_hz
-        self._offset_hz = float(np.clip(self._offset_hz + self._alpha * error, -limit, limit))
+        self._offset_hz = _clamp(self._offset_hz + self._alpha * error, limit)
         if self._frames % _LEVEL_EVERY == 0:
             self._update_levels(block, spectrum, y)
         self._frames += 1
@@ -301,9 +306,11 @@ class FmIqDemodulator:
             if src + size <= n:
                 np.multiply(spectrum[src:src + size], self._resp[dst:dst + size],
                             out=kept[dst:dst + size])
-            else:
-                kept[dst:dst + size] = wrapped_slice(spectrum, src, size)
-                kept[dst:dst + size] *= self._resp[dst:dst + size]
+            else:  # the run wraps past bin N - 1: two pieces
+                first = n - src
+                np.multiply(spectrum[src:], self._resp[dst:dst + first], out=kept[dst:dst + first])
+                np.multiply(spectrum[:size - first], self._resp[dst + first:dst + size],
+                            out=kept[dst + first:dst + size])
         # Mixing phase: block b mixes its input sample s_b + i by phase c_b + 2 pi k i / N; its
         # first output shows the input about one group delay D before s_b + V, so c_b is set for
         # the phase there to continue the previous block's (which advanced by k_prev hop / N):
@@ -339,7 +346,8 @@ class FmIqDemodulator:
         else:
             turn = np.exp(-2j * np.pi * (phase - self._last_phase))
             prod[0] = y[0] * np.conj(self._last) * turn
-        np.multiply(y[1:], np.conj(y[:-1]), out=prod[1:])
+        np.conjugate(y[:-1], out=prod[1:])
+        np.multiply(y[1:], prod[1:], out=prod[1:])
         if commit:
             self._last, self._last_phase = y[-1], phase
         return np.angle(prod)

@@ -26,9 +26,8 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .audio import AudioDemodulator, AudioModulator
 from .audio_config import AUDIO, AUDIO_ROBUST, AudioConfig
 from .fm import SubcarrierDemodulator, SubcarrierModulator
 from .fm_config import FM, FM_ROBUST, FmSubcarrierConfig
@@ -36,6 +35,9 @@ from .ir import IrDemodulator, IrModulator
 from .ir_config import IR, IrConfig
 from .ir_wave import IrCarrierRenderer, IrDetectorConfig, IrEdgeDetector, IrRenderConfig
 from .fmiq_config import MAX_IQ_RATE_HZ, MIN_IQ_RATE_HZ
+
+if TYPE_CHECKING:  # imported by its factories: it loads scipy.signal, which FM receivers skip
+    from .audio import AudioDemodulator, AudioModulator
 
 __all__ = ["Baseband", "InputKind", "ModemProfile", "PROFILES", "modem_profile", "profile_names"]
 
@@ -205,11 +207,15 @@ _MPX_MAX_RATE_HZ = 2_400_000
 _MPX_FORMATS = ("cu8", "cs8", "cf32", "wav", "s16le", "f32le")
 
 def _audio_modulator(config: AudioConfig, rate_hz: int, level: float) -> AudioModulator:
+    from .audio import AudioModulator
+
     return AudioModulator(dataclasses.replace(config, sample_rate_hz=float(rate_hz),
                                               level_dbfs=level))
 
 
 def _audio_demodulator(config: AudioConfig, rate_hz: int) -> AudioDemodulator:
+    from .audio import AudioDemodulator
+
     return AudioDemodulator(dataclasses.replace(config, sample_rate_hz=float(rate_hz)))
 
 

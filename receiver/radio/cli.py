@@ -226,6 +226,8 @@ def _run_with_source(args: argparse.Namespace, ctx, source: Source, merger, *,
                      live: bool, vet=None, store=None) -> int:
     try:
         pipeline = _pipeline_for(args.profile, source, vet)  # checked before --tee-raw writes
+        if hasattr(source, "align_reads"):  # file and stdin streams: whole pipeline blocks
+            source.align_reads(pipeline.config.block_samples)
         if args.tee_raw is not None:
             try:
                 source = TeeRaw(source, args.tee_raw)

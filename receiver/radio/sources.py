@@ -30,7 +30,8 @@ from typing import BinaryIO
 
 from modem.errors import SampleFormatError
 from modem.formats import (
-    BASEBAND_FORMATS, FORMAT_BY_EXTENSION, IQ_FORMATS, MAX_META_BYTES, SigmfMeta, WavDecoder,
+    BASEBAND_FORMATS, BYTES_PER_SAMPLE, FORMAT_BY_EXTENSION, IQ_FORMATS, MAX_META_BYTES,
+    SigmfMeta, WavDecoder,
     WavInfo, build_sigmf_meta, format_for_name, format_over_meta, is_iq_format, parse_sigmf_meta,
     rate_over_meta, sigmf_meta_candidates, sigmf_meta_path,
 )
@@ -137,6 +138,18 @@ class _StreamSource(Source):
             except SampleFormatError as exc:
                 raise SourceError(f"{name}: {exc}") from None
         return probe.info
+
+    def align_reads(self, samples: int) -> None:
+        """Read raw sample formats in chunks of a whole number of ``samples`` (near the chunk
+        size asked for), so that a consumer cutting blocks of that many samples finds each in
+        one chunk and uses it where it is (``ReceivePipeline``: no copy of 1 MB a block at
+        1.2 MHz). WAV (a header before the samples) and `.ir` text keep their chunks. What
+        comes out is the same; only where the chunks end changes."""
+        size = BYTES_PER_SAMPLE.get(self.fmt)
+        if size is None or samples < 1:
+            return
+        block = samples * size
+        self._chunk = max(1, round(self._chunk / block)) * block
 
     def read_raw(self) -> bytes | None:
         if self._pending:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -70,3 +71,48 @@ def test_unwrap_from_continues_numpy_unwrap(seed):
     angles = np.angle(np.exp(1j * np.cumsum(rng.uniform(-3, 3, 50))))
     ref = np.unwrap(angles)
     assert np.allclose(unwrap_from(ref[9], angles[10:]), ref[10:])
+
+
+@pytest.mark.parametrize("atten_db", [10.0, 21.0, 35.0, 50.0, 60.0, 70.0, 90.0])
+def test_kaiser_beta_is_scipys(atten_db):
+    from scipy import signal
+
+    from modem.dsp import kaiser_beta
+
+    assert kaiser_beta(atten_db) == signal.kaiser_beta(atten_db)
+
+
+@pytest.mark.parametrize("numtaps, cutoff, atten_db", [
+    (1, 0.5, 60.0), (2, 0.3, 70.0), (63, 0.25, 70.0), (64, 0.01, 70.0), (175, 0.29, 60.0),
+    (2048, 1 / 100, 70.0), (4097, 0.7 / 512, 70.0), (31, 0.999, 30.0),
+])
+def test_kaiser_lowpass_is_scipys_firwin_bit_for_bit(numtaps, cutoff, atten_db):
+    """The receive chain's filters are designed without scipy.signal (start-up time); the taps
+    must be the very same numbers."""
+    from scipy import signal
+
+    from modem.dsp import kaiser_beta, kaiser_lowpass
+
+    beta = kaiser_beta(atten_db)
+    ours = kaiser_lowpass(numtaps, cutoff, beta)
+    theirs = signal.firwin(numtaps, cutoff, window=("kaiser", beta))
+    assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+
+
+def test_lowpass_taps_match_scipys_design():
+    from scipy import signal
+
+    from modem.dsp import lowpass_taps
+
+    fs, lo, hi, atten = 1_200_000, 160_000.0, 185_000.0, 60.0
+    ours = lowpass_taps(fs, lo, hi, atten)
+    theirs = signal.firwin(ours.size, (lo + hi) / 2, window=("kaiser", signal.kaiser_beta(atten)),
+                           fs=fs)
+    assert np.array_equal(ours, theirs / theirs.sum())
+
+
+def test_kaiser_lowpass_refuses_a_cutoff_outside_the_band():
+    from modem.dsp import kaiser_lowpass
+
+    with pytest.raises(ValueError, match="cutoff"):
+        kaiser_lowpass(31, 1.0, 5.0)

@@ -278,3 +278,19 @@ def test_iq_ending_right_after_the_last_frame_keeps_that_frame(center):
     summary = run(iq, True, IQ_RATE_HZ)[-1]
     assert summary["frames_corrected"] > 0  # the noise does call on the parity
     assert (summary["frames_ok"], summary["frames_bad"]) == (frames, 0)
+
+
+@pytest.mark.parametrize("case", ["silence", "dc", "spike_in_silence", "quiet_start", "noise"])
+def test_flat_input_check_agrees_with_the_whole_blocks_std(case):
+    from receiver.radio.pipeline import _FLAT_STD, _is_flat
+
+    rng = np.random.default_rng(3)
+    x = {
+        "silence": np.zeros(22_800, np.float32),
+        "dc": np.full(22_800, 0.7, np.float32),
+        "spike_in_silence": np.where(np.arange(22_800) == 20_000, 0.5, 0.0).astype(np.float32),
+        "quiet_start": np.concatenate((np.zeros(2_000), rng.normal(0, 1e-3, 20_800))).astype(
+            np.float32),
+        "noise": rng.normal(0, 5e-5, 22_800).astype(np.float32),
+    }[case]
+    assert _is_flat(x, float(x.min()), float(x.max())) == (float(np.std(x)) < _FLAT_STD)

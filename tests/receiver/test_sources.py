@@ -81,6 +81,25 @@ def test_blocks_stay_within_one_chunk(tmp_path):
     assert max(b.size for b in src) <= 4096 // 8
 
 
+@pytest.mark.parametrize("fmt", ["cu8", "cf32", "s16le"])
+def test_aligned_reads_give_whole_blocks_and_the_same_samples(tmp_path, fmt):
+    data = raw_bytes(fmt, 10_000, seed=4)
+    path = write(tmp_path, f"x.{fmt}", data)
+    with FileSource(path, rate_hz=RATE, chunk_bytes=5000) as src:
+        src.align_reads(700)
+        blocks = list(src)
+    assert all(b.size % 700 == 0 for b in blocks[:-1]) and blocks[0].size >= 700
+    np.testing.assert_array_equal(np.concatenate(blocks), reference(fmt, data))
+
+
+def test_aligned_reads_leave_a_wav_as_it_was(tmp_path):
+    data = encode_wav(signal("s16le", 3_000, seed=2), 44_100, "s16")
+    with FileSource(write(tmp_path, "x.wav", data), chunk_bytes=1000) as src:
+        src.align_reads(700)
+        assert src._chunk == 1000
+        np.testing.assert_array_equal(read_all(src), decode_wav(data)[1])
+
+
 @settings(max_examples=40, deadline=None)
 @given(fmt=st.sampled_from(RAW_FORMATS + ["wav"]), n=st.integers(0, 700),
        chunk=st.integers(1, 3000), seed=st.integers(0, 2**16))
