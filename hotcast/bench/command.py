@@ -138,6 +138,6 @@ def run(args: argparse.Namespace, ctx) -> int:
     if args.json:
         ctx.out.write_text(report.dumps(doc))
     else:
-        ctx.out.write_text(report.text(doc) + ("\n" + "\n".join(lines) + "\n" if lines else "")
+        ctx.out.write_text(report.text(doc, plots=out is not None) + ("\n" + "\n".join(lines) + "\n" if lines else "")
                            + (f"\nreport: {out / 'report.html'}\n" if out else ""))
     return 1 if any(r.status == "failed" for r in results) else 0

@@ -91,7 +91,9 @@ def text_table(t: dict | Table) -> list[str]:
     return lines
 
 
-def text(doc: dict) -> str:
+def text(doc: dict, *, plots: bool = True) -> str:
+    """The report for a terminal; ``plots`` False leaves out the plot files (a run without
+    ``--out`` drew them in a temporary folder, gone by now)."""
     lines = [f"hotcast bench, {doc.get('date')}, {doc['machine']['cpu']} "
              f"({doc['machine']['cores']} cores), commit {_commit(doc)}"]
     for s in doc["sections"]:
@@ -103,7 +105,7 @@ def text(doc: dict) -> str:
             lines += text_table(t)
         for note in s["notes"]:
             lines.append(f"  note: {note}")
-        for p in s["plots"]:
+        for p in s["plots"] if plots else ():
             lines.append(f"  plot: {p}")
     return "\n".join(lines) + "\n"
 

@@ -71,6 +71,7 @@ def test_text_report_lists_tables_notes_and_status(tmp_path):
     out = report.text(doc)
     assert "== Speed [ok" in out and "note: not in this build" in out
     assert "Test CPU" in out and "(not a git checkout)" in out
+    assert "plot: s.png" in out and "plot:" not in report.text(doc, plots=False)
 
 
 def test_progress_is_quiet_in_a_pipe():
