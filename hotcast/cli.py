@@ -31,7 +31,8 @@ GROUPS = {
 }
 SINGLE = {
     "demo": ("the main job end to end on the embedded defaults", "hotcast.demo"),
-    "bench": ("throughput and link-quality benchmarks", "hotcast.benchcmd"),
+    "bench": ("decoding speed, stages, memory, link quality and peers in one report",
+              "hotcast.bench.command"),
     "devices": ("list RTL-SDR dongles and sound cards", "hotcast.devices"),
     "plot": ("draw a capture's spectrum and constellation, or a decode log's quality, as PNG",
              "hotcast.plots"),

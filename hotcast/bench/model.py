@@ -54,3 +54,6 @@ class BenchContext:
     out_dir: Path  # plots go here (a temporary folder when --out is not given)
     progress: Callable[[str], None] = lambda _step: None  # one call per step done
     seed: int = 1
+    work_dir: Path | None = None  # scratch space for captures and homes (None: a temp folder)
+    cache: dict = field(default_factory=dict)  # what sections share in one run (the captures)
+    options: dict = field(default_factory=dict)  # section options from the command line
