@@ -3,6 +3,9 @@
 
 import pytest
 
+import modem
+from framing import frame_config
+
 from hotcast.bench import peer_ours, peers
 from hotcast.bench import peer_tools as pt
 
@@ -58,9 +61,16 @@ def test_receiver_summary_is_found_among_the_events():
 
 
 def test_our_payload_per_frame_and_frames_on_air():
-    # audio-robust: 192-byte blocks, 10 % repair; frames of 3896 bits at 3 865 bit/s.
+    # audio-robust: 192-byte blocks, 10 % repair.
     assert peer_ours.payload_bits_per_frame("audio-robust") == pytest.approx(192 * 8 / 1.1)
-    assert peer_ours.frames_on_air("audio-robust", 20.0) == 19
+    # Whole frames only: the count for 20 s fits in 20 s after the lead-in, one more does not.
+    entry = modem.PROFILES["audio-robust"]
+    frame_s = frame_config("audio-robust").frame_bits / entry.bits_per_second
+    lead_s = entry.lead_in_bits / entry.bits_per_second
+    n = peer_ours.frames_on_air("audio-robust", 20.0)
+    assert n >= 1
+    assert lead_s + n * frame_s <= 20.0 < lead_s + (n + 1) * frame_s
+    assert peer_ours.frames_on_air("audio-robust", lead_s / 2) == 0
 
 
 def test_a_missing_peer_says_how_to_install_it(monkeypatch, tmp_path):
