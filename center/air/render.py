@@ -17,7 +17,10 @@ Carousel plan (one place, so the receiver-facing facts are stated once):
   demodulator spends them acquiring timing and carrier, so without it the first frame of a
   file would be lost.
 - ``duration_s`` None renders the lead-in, one whole cycle and the pulse tails; otherwise
-  exactly ``round(duration_s * output rate)`` samples, the carousel repeating as needed.
+  exactly ``round(duration_s * output rate)`` samples, the carousel repeating as needed. Pulse
+  durations (``ir`` with no rate: ``.ir`` files) have no sample rate: they are rendered in whole
+  modulator blocks (a block starts with its sync pulse, so a cut inside one would leave a
+  pulse without its partner) until their microseconds reach ``duration_s``.
 
 Programme (``with_programme``) and the deviation budget: ``modem/txchain.py``.
 
@@ -37,6 +40,7 @@ import numpy as np
 import framing
 from framing.frames import FrameGen  # not re-exported by framing/__init__
 from modem import ModemProfile, TxChain, TxOptions, modem_profile
+from modem.ir_config import IR
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class RenderStats:
     frames: int = 0
     bits_on_air: int = 0  # lead-in and frame bits modulated
     samples_out: int = 0
+    air_us: int = 0  # pulse durations only: microseconds of pulses and spaces yielded
 
 
 def segment_bundles(bundles: Sequence, frame_config: framing.FrameConfig
@@ -187,11 +192,14 @@ class CarouselRenderer:
         ``frames_per_block`` frames."""
         self.reset()
         cfg = self.config
-        total = None if cfg.duration_s is None else round(cfg.duration_s * self.output_rate_hz)
+        pulses = self.output_rate_hz is None
+        total = None if cfg.duration_s is None or pulses else round(cfg.duration_s * self.output_rate_hz)
+        total_us = None if cfg.duration_s is None or not pulses else cfg.duration_s * 1e6
         lead = lead_in_bits(self.modem_profile, cfg.tx.programme_seed)
-        frames_left = self.cycle_frames if total is None else math.inf
+        frames_left = self.cycle_frames if cfg.duration_s is None else math.inf
         first = True
-        while total is None or self.stats.samples_out < total:
+        while ((total is None or self.stats.samples_out < total)
+               and (total_us is None or self.stats.air_us < total_us)):
             if frames_left <= 0:
                 yield from self._emit(self._chain.flush(), total)
                 return
@@ -202,14 +210,27 @@ class CarouselRenderer:
             if first:
                 bits, first = np.concatenate((lead, bits)), False
             self.stats.bits_on_air += bits.size
-            yield from self._emit(self._chain.process(bits), total)
+            out = self._chain.process(bits)
+            if pulses:
+                out = self._cut_pulses(out, total_us)
+            yield from self._emit(out, total)
 
     def _emit(self, out: np.ndarray, total: int | None) -> Iterator[np.ndarray]:
         if total is not None:
             out = out[:total - self.stats.samples_out]
         if out.size:
             self.stats.samples_out += out.size
+            if self.output_rate_hz is None:
+                self.stats.air_us += int(np.abs(out).sum())
             yield out
+
+    def _cut_pulses(self, out: np.ndarray, total_us: float | None) -> np.ndarray:
+        """Durations up to the first block sync at or after ``total_us`` of air (whole blocks)."""
+        if total_us is None or out.size == 0:
+            return out
+        starts = np.concatenate(([0], np.cumsum(np.abs(out.astype(np.int64)))[:-1]))
+        late = np.flatnonzero((out == IR.sync_mark_us) & (starts >= total_us - self.stats.air_us))
+        return out[:late[0]] if late.size else out
 
 
 def render_summary(renderer: CarouselRenderer) -> dict:

@@ -50,3 +50,25 @@ def test_an_ir_series_is_for_the_ir_profile_only(run, tmp_path) -> None:
     code, _, err = run("render", "--profile", "ir", "--out", str(tmp_path / "x.ir"), "--rate", "96k")
     assert code == 2 and "--rate" in err
     assert not list(tmp_path.glob("x-*.ir"))
+
+
+def _air_us(files) -> int:
+    return sum(int(line.split()[1]) for name in files for line in open(name).read().split("\n")
+               if line)
+
+
+def test_an_ir_series_of_a_given_duration_ends_at_a_block_sync(run, tmp_path) -> None:
+    # Pulse durations have no sample rate: --duration counts microseconds of air (it raised a
+    # TypeError, the duration times a rate of None) and cuts only where a block's sync starts.
+    assert run("init")[0] == 0
+    assert run("build", "--out", str(tmp_path / "l1.hcb"))[0] == 0
+    code, out, err = run("render", "--profile", "ir", "--out", str(tmp_path / "d.ir"),
+                         "--duration", "5")
+    assert code == 0, err
+    made = json.loads(out.splitlines()[-1])
+    air = _air_us(made["files"])
+    one_cycle = _air_us(json.loads(run("render", "--profile", "ir", "--out",
+                                       str(tmp_path / "c.ir"))[1].splitlines()[-1])["files"])
+    assert 5_000_000 <= air < 5_000_000 + 400_000  # past 5 s by less than one block
+    assert air != one_cycle
+    assert abs(made["seconds"] - air / 1e6) < 0.01
