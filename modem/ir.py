@@ -38,9 +38,8 @@ import dataclasses
 
 import numpy as np
 
-from .ir_blocks import (SYMBOL_OF_LABEL, decode_lost, decode_lost_and_spurious, decode_regular, decode_spurious,
-                        distance_probs,
-                        offset_probs, symbol_likelihoods, symbol_llrs)
+from .ir_blocks import (SYMBOL_OF_LABEL, decode_lost_and_spurious, decode_lost_batch, decode_regular, decode_spurious,
+                        distance_probs, offset_probs, symbol_likelihoods, symbol_llrs)
 from .ir_config import BITS_PER_SYMBOL, IR, SYMBOL_VALUES, IrConfig, IrStats
 
 __all__ = ["IR", "IrConfig", "IrDemodulator", "IrModulator", "IrStats"]
@@ -341,73 +340,88 @@ class IrDemodulator:
         return idx.astype(np.int64), frac, sigma, offset_probs(frac, sigma)
 
     def _blocks(self, spans, n, frac, sigma, p, lo) -> list[np.ndarray]:
-        """Decode spans (see ``_spans``) from the per-burst estimates of bursts lo..; the regular
-        ones (16 distances, or 16 j) all at once."""
+        """Decode spans (see ``_spans``) from the per-burst estimates of bursts lo..: the
+        regular ones (16 distances, or 16 j) all at once, those that lost a burst in one batch
+        per length, and every posterior to LLRs in one call."""
         c = self.config
         k = c.symbols_per_block
         # Every distance between consecutive bursts of the batch.
         delta = distance_probs(p[:-1], p[1:])
         d_hat = n[1:] - n[:-1]
-        parts: list[tuple[int, np.ndarray]] = []
-        regular = []
+        posts: list[np.ndarray | None] = []  # symbol posteriors, in output order
+        parts: list[int | np.ndarray] = []  # an index into posts, or erased LLRs
+        regular: list[tuple[int, int, int]] = []  # (slot, first distance, count)
+        lost: dict[int, list[tuple[int, int]]] = {k - 1: [], 2 * k - 1: []}  # count -> (slot, i0)
         repaired = 0
         for a, b, to_sync in spans:
             count = b - a - 1
             i0 = a - lo
+            slot = len(posts)
             if count == 2 * k and self._width[a + k] <= c.sync_threshold_us:
                 # Two blocks' worth of distances but no sync burst between them: the sync was
                 # lost and a spurious burst took its count.
-                c_full = np.full(count, c.min_lattices)
-                c_full[::k] = c.sync_lattices
                 sl = slice(i0, i0 + count + 1)
-                parts.append((-1, self._llrs(decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], c_full))))
-                repaired += 1
-                continue
-            if count > 0 and count % k == 0:
-                regular.append(np.arange(i0, i0 + count))
-                parts.append((len(regular) - 1, None))
-                continue
-            offsets = np.full(max(count, 0), c.min_lattices)
-            offsets[:1] = c.sync_lattices
-            if count in (k - 1, 2 * k - 1):  # a burst lost; in 2k - 1 most likely the sync
-                c_full = np.full(count + 1, c.min_lattices)
-                c_full[::k] = c.sync_lattices
-                post = decode_lost(delta[i0 : i0 + count], d_hat[i0 : i0 + count], c_full)
+                posts.append(decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], self._c_full(count)))
+            elif count > 0 and count % k == 0:
+                regular.append((slot, i0, count))
+                posts.append(None)
+            elif count in lost:  # a burst lost; in 2k - 1 most likely the sync
+                lost[count].append((slot, i0))
+                posts.append(None)
             elif count == k + 1:
                 sl = slice(i0, i0 + count + 1)
-                post = decode_spurious(p[sl], n[sl], frac[sl], sigma[sl], c.sync_lattices, c.min_lattices, k)
+                posts.append(decode_spurious(p[sl], n[sl], frac[sl], sigma[sl], c.sync_lattices, c.min_lattices, k))
             elif to_sync:
-                parts.append((-1, self._erase(max(1, int(round(count / k))))))
+                parts.append(self._erase(max(1, int(round(count / k)))))
                 continue
             else:  # cut short by a silence: erased once the next sync tells how much was lost
                 self._lost_from = int(self._lead[a])
                 continue
-            repaired += 1
-            parts.append((-1, self._llrs(post)))
+            repaired += count % k != 0 or count == 2 * k and self._width[a + k] <= c.sync_threshold_us
+            parts.append(slot)
+        for count, todo in lost.items():
+            if todo:
+                rows = np.array([i0 for _, i0 in todo])[:, None] + np.arange(count)[None, :]
+                batch = decode_lost_batch(delta[rows], d_hat[rows], self._c_full(count + 1))[0]
+                for (slot, _), post in zip(todo, batch):
+                    posts[slot] = post
         if regular:
-            rows = np.concatenate(regular)
-            offsets = np.full(len(rows), c.min_lattices)
-            offsets[::k] = c.sync_lattices  # every block's first distance (16 j: syncs read as ordinary)
-            lik = symbol_likelihoods(delta[rows], d_hat[rows], offsets)
-            post = decode_regular(lik)
-            # A block of 16 distances one of which no symbol can make (shorter than c - 2 or
-            # longer than c + 9 lattices) lost a burst and gained a spurious one: its distances
-            # after the first anomaly belong to other positions. Decoded under both at once.
-            impossible = (lik.sum(axis=1) < _IMPOSSIBLE).reshape(-1, k).any(axis=1)
-            for b in np.flatnonzero(impossible):
-                sl = slice(int(rows[b * k]), int(rows[b * k]) + k + 1)
-                post[b * k : (b + 1) * k] = decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], offsets[:k])
-            repaired += int(np.count_nonzero(impossible))
-            erased = 0
-            bounds = np.cumsum([0] + [len(r) for r in regular]) * BITS_PER_SYMBOL
-            llr = self._llrs(post)
-            regular_llrs = [llr[bounds[i] : bounds[i + 1]] for i in range(len(regular))]
-        else:
-            erased = 0
+            repaired += self._regular(regular, posts, delta, d_hat, n, frac, sigma, p)
         s = self._stats
-        self._stats = dataclasses.replace(s, blocks_repaired=s.blocks_repaired + repaired,
-                                          blocks_erased=s.blocks_erased + erased)
-        return [regular_llrs[i] if i >= 0 else part for i, part in parts]
+        self._stats = dataclasses.replace(s, blocks_repaired=s.blocks_repaired + int(repaired))
+        if not posts:
+            return [part for part in parts if not isinstance(part, int)]
+        llr = self._llrs(np.concatenate(posts))
+        bounds = np.cumsum([0] + [len(post) for post in posts]) * BITS_PER_SYMBOL
+        return [llr[bounds[part] : bounds[part + 1]] if isinstance(part, int) else part for part in parts]
+
+    def _c_full(self, symbols: int) -> np.ndarray:
+        """The offset c of each of ``symbols`` positions from a sync on: c = 5 every 16th."""
+        c = self.config
+        c_full = np.full(symbols, c.min_lattices)
+        c_full[:: c.symbols_per_block] = c.sync_lattices
+        return c_full
+
+    def _regular(self, regular, posts, delta, d_hat, n, frac, sigma, p) -> int:
+        """Fill the posteriors of the regular spans (slot, first distance, count); -> how many
+        blocks were decoded as a lost burst plus a spurious one."""
+        k = self.config.symbols_per_block
+        rows = np.concatenate([np.arange(i0, i0 + count) for _, i0, count in regular])
+        offsets = np.tile(self._c_full(k), len(rows) // k)  # 16 j: syncs read as ordinary
+        lik = symbol_likelihoods(delta[rows], d_hat[rows], offsets)
+        post = decode_regular(lik)
+        # A block of 16 distances one of which no symbol can make (shorter than c - 2 or
+        # longer than c + 9 lattices) lost a burst and gained a spurious one: its distances
+        # after the first anomaly belong to other positions. Decoded under both at once.
+        impossible = np.flatnonzero((lik.sum(axis=1) < _IMPOSSIBLE).reshape(-1, k).any(axis=1))
+        for b in impossible:
+            sl = slice(int(rows[b * k]), int(rows[b * k]) + k + 1)
+            post[b * k : (b + 1) * k] = decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], offsets[:k])
+        at = 0
+        for slot, _, count in regular:
+            posts[slot] = post[at : at + count]
+            at += count
+        return len(impossible)
 
     def _llrs(self, post: np.ndarray) -> np.ndarray:
         """(16 j, 8) symbol posteriors -> de-whitened LLRs, counted."""
