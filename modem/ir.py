@@ -40,6 +40,7 @@ import numpy as np
 
 from .ir_blocks import (SYMBOL_OF_LABEL, decode_lost_and_spurious, decode_lost_batch, decode_regular, decode_spurious,
                         distance_probs, offset_probs, symbol_likelihoods, symbol_llrs)
+from .ir_align import decode_aligned
 from .ir_config import BITS_PER_SYMBOL, IR, SYMBOL_VALUES, IrConfig, IrStats
 
 __all__ = ["IR", "IrConfig", "IrDemodulator", "IrModulator", "IrStats"]
@@ -249,8 +250,8 @@ class IrDemodulator:
     def _spans(self, sync: np.ndarray, n: int, closed: bool) -> list[tuple[int, int, bool]]:
         """Blocks (a, b, to_sync) ready to decode from self._done: bursts a..b-1, where b-1 is
         the next sync if to_sync. A sync that would leave fewer than k - 1 distances before it
-        while the one after closes a whole block is taken as an ordinary burst widened by a
-        spurious pulse."""
+        while the one after closes a whole block, or a count no decoder takes while the one
+        after leaves one it does, is taken as an ordinary burst widened by a spurious pulse."""
         c = self.config
         k, w = c.symbols_per_block, _REACH * c.phase_window_marks
         ends = [int(i) for i in sync if i > self._done]
@@ -259,11 +260,15 @@ class IrDemodulator:
         i = 0
         while i < len(ends):
             e = ends[i]
-            if e - start < k - 1 and i + 1 == len(ends) and not closed:
-                return spans  # a short block: wait for the next sync to tell if this one is false
-            if e - start < k - 1 and i + 1 < len(ends) and k - 1 <= ends[i + 1] - start <= k + 1:
-                i += 1  # a false sync inside the block
-                continue
+            odd = e - start < k - 1 or not self._decodable(e - start)
+            if odd and i + 1 == len(ends) and not closed:
+                return spans  # an odd block: wait for the next sync to tell if this one is false
+            if odd and i + 1 < len(ends):
+                merged = ends[i + 1] - start
+                if (k - 1 <= merged <= k + 1 and e - start < k - 1) or (
+                        not self._decodable(e - start) and self._decodable(merged)):
+                    i += 1  # a false sync inside the block
+                    continue
             if e + w >= n and not closed:
                 return spans
             spans.append((start, e + 1, True))
@@ -272,6 +277,11 @@ class IrDemodulator:
         if closed and start < n:
             spans.append((start, n, False))
         return spans
+
+    def _decodable(self, count: int) -> bool:
+        """Can a span of ``count`` distances between two syncs be decoded (``_blocks``)?"""
+        k = self.config.symbols_per_block
+        return count > 0 and (count % k == 0 or count in (k - 3, k - 2, k - 1, k + 1, 2 * k - 3, 2 * k - 2, 2 * k - 1))
 
     def _decode(self, closed: bool) -> list[np.ndarray]:
         """Decode every block of the run whose bursts and window are all known."""
@@ -352,6 +362,7 @@ class IrDemodulator:
         parts: list[int | np.ndarray] = []  # an index into posts, or erased LLRs
         regular: list[tuple[int, int, int]] = []  # (slot, first distance, count)
         lost: dict[int, list[tuple[int, int]]] = {k - 1: [], 2 * k - 1: []}  # count -> (slot, i0)
+        several: dict[int, list[tuple[int, int]]] = {k - 2: [], k - 3: [], 2 * k - 2: [], 2 * k - 3: []}
         repaired = 0
         for a, b, to_sync in spans:
             count = b - a - 1
@@ -368,11 +379,15 @@ class IrDemodulator:
             elif count in lost:  # a burst lost; in 2k - 1 most likely the sync
                 lost[count].append((slot, i0))
                 posts.append(None)
+            elif to_sync and count in several:  # two or three lost: every alignment weighed
+                several[count].append((slot, i0))
+                posts.append(None)
             elif count == k + 1:
                 sl = slice(i0, i0 + count + 1)
                 posts.append(decode_spurious(p[sl], n[sl], frac[sl], sigma[sl], c.sync_lattices, c.min_lattices, k))
-            elif to_sync:
-                parts.append(self._erase(max(1, int(round(count / k)))))
+            elif to_sync:  # as many erased blocks as the time it spans holds
+                span_us = float(self._lead[b - 1] - self._lead[a])
+                parts.append(self._erase(max(1, int(round(span_us / c.mean_block_us)))))
                 continue
             else:  # cut short by a silence: erased once the next sync tells how much was lost
                 self._lost_from = int(self._lead[a])
@@ -383,6 +398,13 @@ class IrDemodulator:
             if todo:
                 rows = np.array([i0 for _, i0 in todo])[:, None] + np.arange(count)[None, :]
                 batch = decode_lost_batch(delta[rows], d_hat[rows], self._c_full(count + 1))[0]
+                for (slot, _), post in zip(todo, batch):
+                    posts[slot] = post
+        for count, todo in several.items():
+            if todo:
+                rows = np.array([i0 for _, i0 in todo])[:, None] + np.arange(count)[None, :]
+                symbols = k * int(np.ceil(count / k))
+                batch = decode_aligned(delta[rows], d_hat[rows], self._c_full(symbols), symbols - count + 1)
                 for (slot, _), post in zip(todo, batch):
                     posts[slot] = post
         if regular:
