@@ -169,6 +169,8 @@ class IrDemodulator:
         self._done = 0  # bursts of the run already decoded (the next block's sync index)
         self._synced = False
         self._lost_from: int | None = None  # start (us) of a block cut by a silence
+        self._erasing_from: int | None = None  # start (us) of the run of erased spans going on
+        self._erased = 0  # blocks put out for that run
 
     # -- input ---------------------------------------------------------------------------
 
@@ -240,6 +242,7 @@ class IrDemodulator:
         self._width = np.zeros(0, dtype=np.int64)
         self._done = 0
         self._synced = False
+        self._erasing_from = None
         if gap_end is None and self._lost_from is not None:  # the end: one block for the rest
             out.append(self._erase(1))
             self._lost_from = None
@@ -385,13 +388,18 @@ class IrDemodulator:
             elif count == k + 1:
                 sl = slice(i0, i0 + count + 1)
                 posts.append(decode_spurious(p[sl], n[sl], frac[sl], sigma[sl], c.sync_lattices, c.min_lattices, k))
-            elif to_sync:  # as many erased blocks as the time it spans holds
-                span_us = float(self._lead[b - 1] - self._lead[a])
-                parts.append(self._erase(max(1, int(round(span_us / c.mean_block_us)))))
+            elif to_sync:  # erased: a run of such spans gets as many blocks as its time holds
+                if self._erasing_from is None:
+                    self._erasing_from, self._erased = int(self._lead[a]), 0
+                total = int(round((self._lead[b - 1] - self._erasing_from) / c.mean_block_us))
+                if total > self._erased:
+                    parts.append(self._erase(total - self._erased))
+                    self._erased = total
                 continue
             else:  # cut short by a silence: erased once the next sync tells how much was lost
                 self._lost_from = int(self._lead[a])
                 continue
+            self._erasing_from = None
             repaired += count % k != 0 or count == 2 * k and self._width[a + k] <= c.sync_threshold_us
             parts.append(slot)
         for count, todo in lost.items():
