@@ -41,6 +41,7 @@ import numpy as np
 from .ir_blocks import (SYMBOL_OF_LABEL, decode_lost_and_spurious, decode_lost_batch, decode_regular, decode_spurious,
                         distance_probs, offset_probs, symbol_likelihoods, symbol_llrs)
 from .ir_align import decode_aligned
+from .ir_suspect import FLAG_ODDS, mix_lost_and_spurious, suspect_odds
 from .ir_config import BITS_PER_SYMBOL, IR, SYMBOL_VALUES, IrConfig, IrStats
 
 __all__ = ["IR", "IrConfig", "IrDemodulator", "IrModulator", "IrStats"]
@@ -447,6 +448,16 @@ class IrDemodulator:
         for b in impossible:
             sl = slice(int(rows[b * k]), int(rows[b * k]) + k + 1)
             post[b * k : (b + 1) * k] = decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], offsets[:k])
+        # A block that reads as regular may have lost a burst and gained a spurious one
+        # (``ir_suspect.py``): those the cheap bound flags are weighed exactly.
+        n_blocks = len(rows) // k
+        lik_b = lik.reshape(n_blocks, k, -1)
+        odds = suspect_odds(lik_b, delta[rows].reshape(n_blocks, k, -1), d_hat[rows].reshape(n_blocks, k), p, n,
+                            frac, sigma, rows[::k], offsets[:k])
+        odds[impossible] = 0.0
+        for b in np.flatnonzero(odds > FLAG_ODDS):
+            post[b * k : (b + 1) * k] = mix_lost_and_spurious(post[b * k : (b + 1) * k], lik_b[b], p, n, frac, sigma,
+                                                              int(rows[b * k]), offsets[:k])
         at = 0
         for slot, _, count in regular:
             posts[slot] = post[at : at + count]

@@ -159,7 +159,15 @@ def decode_lost_and_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sig
                              c_full: np.ndarray) -> np.ndarray:
     """len(c_full) + 1 bursts of which one interior one is spurious and one of the block's own
     was lost (the count looks regular, a distance or a sync burst does not) -> (len(c_full), 8)
-    posteriors. c_full: the offset c of every symbol position.
+    posteriors. c_full: the offset c of every symbol position. See ``lost_and_spurious``."""
+    return lost_and_spurious(p, n, frac, sigma, c_full)[0]
+
+
+def lost_and_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sigma: np.ndarray,
+                      c_full: np.ndarray) -> tuple[np.ndarray, float]:
+    """``decode_lost_and_spurious`` and the log evidence of the bursts under it: per lattice a
+    spurious burst may fall on, and with the lost burst's position uniform over the block
+    (comparable with ``regular_evidence``; the priors of a loss and a spurious pulse apart).
 
     Hypothesis i: burst i is spurious; without it the n_symbols - 1 distances left are a block
     that lost a burst (``decode_lost``, whose evidence weighs i), times how far off the
@@ -172,8 +180,15 @@ def decode_lost_and_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sig
     delta = distance_probs(pk[:, :-1].reshape(-1, 3), pk[:, 1:].reshape(-1, 3)).reshape(len(i), m - 2, 5)
     posts, logev = decode_lost_batch(delta, np.diff(nk, axis=1), c_full)
     lw = logev - np.log(np.maximum(lattice_density(frac[i], sigma[i]), _FLOOR))
-    w = np.exp(lw - lw.max())
-    return np.einsum("h,hks->ks", w / w.sum(), posts)
+    top = lw.max()
+    w = np.exp(lw - top)
+    return np.einsum("h,hks->ks", w / w.sum(), posts), float(top + np.log(w.sum()))
+
+
+def regular_evidence(lik: np.ndarray) -> np.ndarray:
+    """(B, k, 8) likelihoods of B regular blocks -> (B,) log evidence, on the scale of
+    ``lost_and_spurious``."""
+    return np.log(np.maximum(lik.sum(axis=2) / SYMBOL_VALUES, _FLOOR)).sum(axis=1)
 
 
 def symbol_llrs(post: np.ndarray) -> np.ndarray:
