@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir_blocks import distance_probs, lattice_density, lost_and_spurious, regular_evidence, symbol_likelihoods
+from .ir_blocks import distance_probs, lattice_density, lost_and_spurious, regular_evidence
 from .ir_config import SYMBOL_VALUES
 
 P_LOST = 0.01
@@ -48,18 +48,25 @@ def suspect_odds(lik: np.ndarray, delta: np.ndarray, d_hat: np.ndarray, p: np.nd
     before = base[:, None] + np.arange(k - 1)[None, :]
     inner = before + 1
     after = before + 2
-    merged_delta = distance_probs(p[before.ravel()], p[after.ravel()])
-    merged = symbol_likelihoods(merged_delta, (n[after] - n[before]).ravel(),
-                                np.tile(c_block[:-1], n_blocks)).sum(axis=1).reshape(n_blocks, k - 1)
+    merged_delta = distance_probs(p[before.ravel()], p[after.ravel()]).reshape(n_blocks, k - 1, 5)
+    merged = _any_symbol(merged_delta, c_block[None, :-1] - (n[after] - n[before]))
     density = lattice_density(frac[inner.ravel()], sigma[inner.ravel()]).reshape(n_blocks, k - 1)
     gain_spurious = (merged / SYMBOL_VALUES) / (single[:, :-1] * single[:, 1:] * np.maximum(density, _FLOOR))
-    # Distance j holding positions j and j+1: sum over S of P(S) P(delta = S + c_j + c_j+1 - d_hat).
-    sums = np.arange(len(_PAIRS))
-    idx = sums[None, None, :] + (c_block + np.append(c_block[1:], c_block[-1]))[None, :, None] - d_hat[:, :, None] + 2
-    ok = (idx >= 0) & (idx <= 4)
-    joint = (np.where(ok, np.take_along_axis(delta, np.clip(idx, 0, 4), axis=2), 0.0) * _PAIRS).sum(axis=2)
+    # Distance j holding positions j and j+1: sum over t of P(delta = t) P(pair sum = t - off).
+    off = (c_block + np.append(c_block[1:], c_block[-1]))[None, :] - d_hat + 2  # (B, k)
+    pair = np.arange(5)[None, None, :] - off[:, :, None]
+    ok = (pair >= 0) & (pair < len(_PAIRS))
+    joint = (delta * np.where(ok, _PAIRS[np.clip(pair, 0, len(_PAIRS) - 1)], 0.0)).sum(axis=2)
     gain_lost = joint / single
     return P_LOST * RHO_SPURIOUS * gain_spurious.max(axis=1) * gain_lost.sum(axis=1)
+
+
+def _any_symbol(delta: np.ndarray, c_minus_d: np.ndarray) -> np.ndarray:
+    """sum over s = 0..7 of P(delta = s + c - d_hat): delta (..., 5), c_minus_d (...)."""
+    csum = np.concatenate((np.zeros(delta.shape[:-1] + (1,)), np.cumsum(delta, axis=-1)), axis=-1)
+    lo = np.clip(c_minus_d + 2, 0, 5)
+    hi = np.clip(c_minus_d + 2 + SYMBOL_VALUES, 0, 5)
+    return np.take_along_axis(csum, hi[..., None], -1)[..., 0] - np.take_along_axis(csum, lo[..., None], -1)[..., 0]
 
 
 def mix_lost_and_spurious(post: np.ndarray, lik: np.ndarray, p: np.ndarray, n: np.ndarray, frac: np.ndarray,
