@@ -120,8 +120,8 @@ class IrTextDecoder:
                 if len(head) != 2 or not head[1].strip().isdigit():
                     raise IrTextError(f"line {self._line}: {word!r} needs one positive integer, got {raw.strip()!r}")
                 n = int(head[1])
-                if not 0 < n <= MAX_DURATION_US:
-                    raise IrTextError(f"line {self._line}: duration must be in 1..{MAX_DURATION_US}, got {n}")
+                if n <= 0 or n > MAX_DURATION_US:
+                    raise IrTextError(f"line {self._line}: {_bad_duration(n, str(n))}")
                 if word == "timeout":
                     st["timeouts"] += 1
                 values.append(n if word == "pulse" else -n)
@@ -133,8 +133,8 @@ class IrTextDecoder:
                     if not _TOKEN.fullmatch(tok):
                         raise IrTextError(f"line {self._line}: cannot read {tok!r} (want +N, -N, pulse N or space N)")
                     n = int(tok[1:])
-                    if not 0 < n <= MAX_DURATION_US:
-                        raise IrTextError(f"line {self._line}: duration must be in 1..{MAX_DURATION_US}, got {tok}")
+                    if n <= 0 or n > MAX_DURATION_US:
+                        raise IrTextError(f"line {self._line}: {_bad_duration(n, tok)}")
                     values.append(n if tok[0] == "+" else -n)
         st["lines"] = self._line
         return self._merge(np.array(values, dtype=np.int64), st)
@@ -169,6 +169,12 @@ class IrTextDecoder:
         st["values"] += len(out)
         self.stats = IrTextStats(**st)
         return out
+
+
+def _bad_duration(n: int, token: str) -> str:
+    if n <= 0:
+        return f"duration must be > 0, got {token}"
+    return f"duration must be at most {MAX_DURATION_US} us (an int32), got {token}"
 
 
 def _plain_values(block: str) -> np.ndarray | None:
