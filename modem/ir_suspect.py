@@ -26,13 +26,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ir_blocks import distance_probs, lattice_density, lost_and_spurious, regular_evidence
+from .ir_blocks import (decode_lost_and_spurious, decode_regular, distance_probs, lattice_density, lost_and_spurious,
+                        regular_evidence, symbol_likelihoods)
 from .ir_config import SYMBOL_VALUES
 
 P_LOST = 0.01
 RHO_SPURIOUS = 4 * 225e-6
 FLAG_ODDS = 3e-3
 _FLOOR = 1e-30
+# A distance whose likelihood under every symbol is below this is impossible.
+_IMPOSSIBLE = 1e-12
 # _PAIRS[S]: how many pairs of symbols sum to S, over 8^2.
 _PAIRS = np.convolve(np.ones(SYMBOL_VALUES), np.ones(SYMBOL_VALUES)) / SYMBOL_VALUES**2
 
@@ -79,3 +82,32 @@ def mix_lost_and_spurious(post: np.ndarray, lik: np.ndarray, p: np.ndarray, n: n
     log_odds = np.log(k * P_LOST * RHO_SPURIOUS) + log_ev - float(regular_evidence(lik[None])[0])
     w = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -700, 700)))
     return (1 - w) * post + w * other
+
+
+def decode_regular_blocks(rows, c_block, delta, d_hat, n, frac, sigma, p) -> tuple[np.ndarray, int]:
+    """Regular blocks: distance indices ``rows`` (16 per block, syncs inside 16 j read as
+    ordinary), c_block (16,) each position's offset c, and every distance's (delta, d_hat)
+    and burst's (n, frac, sigma, p) -> (posteriors (len(rows), 8), how many blocks were
+    decoded as a lost burst plus a spurious one)."""
+    k = len(c_block)
+    offsets = np.tile(c_block, len(rows) // k)
+    lik = symbol_likelihoods(delta[rows], d_hat[rows], offsets)
+    post = decode_regular(lik)
+    # A block of 16 distances one of which no symbol can make (shorter than c - 2 or
+    # longer than c + 9 lattices) lost a burst and gained a spurious one: its distances
+    # after the first anomaly belong to other positions. Decoded under both at once.
+    impossible = np.flatnonzero((lik.sum(axis=1) < _IMPOSSIBLE).reshape(-1, k).any(axis=1))
+    for b in impossible:
+        sl = slice(int(rows[b * k]), int(rows[b * k]) + k + 1)
+        post[b * k : (b + 1) * k] = decode_lost_and_spurious(p[sl], n[sl], frac[sl], sigma[sl], offsets[:k])
+    # A block that reads as regular may have lost a burst and gained a spurious one
+    # (``ir_suspect.py``): those the cheap bound flags are weighed exactly.
+    n_blocks = len(rows) // k
+    lik_b = lik.reshape(n_blocks, k, -1)
+    odds = suspect_odds(lik_b, delta[rows].reshape(n_blocks, k, -1), d_hat[rows].reshape(n_blocks, k), p, n,
+                        frac, sigma, rows[::k], offsets[:k])
+    odds[impossible] = 0.0
+    for b in np.flatnonzero(odds > FLAG_ODDS):
+        post[b * k : (b + 1) * k] = mix_lost_and_spurious(post[b * k : (b + 1) * k], lik_b[b], p, n, frac, sigma,
+                                                          int(rows[b * k]), offsets[:k])
+    return post, len(impossible)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import modem.ir as ir_module
+import modem.ir_suspect as suspect_module
 from modem.ir import IR, IrDemodulator, IrModulator
 from modem.ir_align import decode_aligned
 from modem.ir_blocks import decode_lost, distance_probs, offset_probs
@@ -87,7 +87,7 @@ def test_a_lost_burst_hidden_by_a_spurious_one_with_every_distance_legal(monkeyp
     out = lose(add_pulse(d, long_[0] + 1, spurious_at), short[0])
     llr, stats = demodulate(out)
     check_block(llr, bits, 3, share=0.0)
-    monkeypatch.setattr(ir_module, "FLAG_ODDS", float("inf"))  # the regular reading alone
+    monkeypatch.setattr(suspect_module, "FLAG_ODDS", float("inf"))  # the regular reading alone
     assert confidently_wrong(demodulate(out)[0], bits, 3) >= 5
 
 
