@@ -1,7 +1,7 @@
 """Benchmarks of profile `ir`: net payload rate (continuous and as ir-ctl files with their
 gaps), frame error rate per impairment, receive speed from pulse text on one core.
 
-Run: PYTHONPATH=$PWD /work/main/.venv/bin/python -m pytest bench/test_ir_link.py --benchmark-only -q -s
+Run: PYTHONPATH=$PWD /work/main/.venv/bin/python -m pytest bench/test_ir_link.py --benchmark-only -q -s -m "slow or not slow"
 
 FER: real frames (``tests/modem/link_frames.py``: the ir framing preset, LDPC decoding, CRCs)
 through ``modem.impairments.apply_ir_channel``, counted after tune-in (the first second, or
