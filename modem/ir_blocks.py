@@ -82,41 +82,49 @@ def decode_regular(lik: np.ndarray) -> np.ndarray:
 def decode_lost(delta: np.ndarray, d_hat: np.ndarray, c_full: np.ndarray) -> np.ndarray:
     """Blocks of len(c_full) symbols seen as len(c_full) - 1 distances (one burst lost) ->
     (len(c_full), 8) posteriors. c_full: the offset c of every symbol position."""
-    return _decode_lost(delta, d_hat, c_full)[0]
+    return decode_lost_batch(delta[None], d_hat[None], c_full)[0][0]
 
 
-def _decode_lost(delta: np.ndarray, d_hat: np.ndarray, c_full: np.ndarray) -> tuple[np.ndarray, float]:
-    """``decode_lost`` and the log evidence of its observation (up to a factor common to all
-    observations of as many distances).
+def decode_lost_batch(delta: np.ndarray, d_hat: np.ndarray, c_full: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """B blocks at once: delta (B, k, 5), d_hat (B, k), c_full (k + 1,) -> posteriors
+    (B, k + 1, 8) and the log evidence (B,) of each observation (up to a factor common to all
+    observations of k distances).
 
     Hypothesis j: distance j holds positions j and j+1; distances before it sit at their own
-    positions, those after it one position later (their offsets c taken from there).
+    positions, those after it one position later (their offsets c taken from there). The
+    mixture over j is summed position by position: position q is its own distance q under
+    every j > q, distance q - 1 under every j < q - 1, and a part of the joint at j = q, q - 1.
     """
-    k = len(d_hat)
-    n_symbols = len(c_full)
-    lik_same = symbol_likelihoods(delta, d_hat, c_full[:-1])
-    lik_next = symbol_likelihoods(delta, d_hat, c_full[1:])
-    l_same = np.log(np.maximum(lik_same.sum(axis=1) / SYMBOL_VALUES, _FLOOR))
-    l_next = np.log(np.maximum(lik_next.sum(axis=1) / SYMBOL_VALUES, _FLOOR))
-    # joint[j, s_a, s_b] = P(delta = s_a + s_b + c_a + c_b - d_hat) for delta in -2..2.
-    s_sum = np.arange(SYMBOL_VALUES)[:, None] + np.arange(SYMBOL_VALUES)[None, :]
-    idx = s_sum[None, :, :] + (c_full[:-1] + c_full[1:] - d_hat + 2)[:, None, None]
+    n_blocks, k = d_hat.shape
+    flat_delta = delta.reshape(n_blocks * k, 5)
+    flat_d = d_hat.reshape(-1)
+    lik_same = symbol_likelihoods(flat_delta, flat_d, np.tile(c_full[:-1], n_blocks)).reshape(n_blocks, k, -1)
+    lik_next = symbol_likelihoods(flat_delta, flat_d, np.tile(c_full[1:], n_blocks)).reshape(n_blocks, k, -1)
+    l_same = np.log(np.maximum(lik_same.sum(axis=2) / SYMBOL_VALUES, _FLOOR))
+    l_next = np.log(np.maximum(lik_next.sum(axis=2) / SYMBOL_VALUES, _FLOOR))
+    # joint[b, j, s_a, s_b] = P(delta = s_a + s_b + c_a + c_b - d_hat) for delta in -2..2.
+    s_sum = (np.arange(SYMBOL_VALUES)[:, None] + np.arange(SYMBOL_VALUES)[None, :]).ravel()
+    idx = s_sum[None, None, :] + (c_full[:-1] + c_full[1:])[None, :, None] - d_hat[:, :, None] + 2
     ok = (idx >= 0) & (idx <= 4)
-    joint = np.where(ok, np.take_along_axis(delta[:, None, :], np.clip(idx, 0, 4).reshape(k, 1, -1), axis=2)
-                     .reshape(k, SYMBOL_VALUES, SYMBOL_VALUES), 0.0)
-    before = np.concatenate(([0.0], np.cumsum(l_same)))[:k]  # sum of l_same[i < j]
-    after = np.concatenate((np.cumsum(l_next[::-1])[::-1][1:], [0.0]))  # sum of l_next[i > j]
-    logw = np.log(np.maximum(joint.sum(axis=(1, 2)) / SYMBOL_VALUES**2, _FLOOR)) + before + after
-    hyp = np.arange(k)[:, None]
-    q = np.arange(n_symbols)[None, :]
-    same, nxt = _normalise(lik_same), _normalise(lik_next)
-    post = np.where((q < hyp)[:, :, None], same[np.clip(q, 0, k - 1)][0][None, :, :],
-                    nxt[np.clip(q - 1, 0, k - 1)][0][None, :, :])
-    post[np.arange(k), np.arange(k)] = _normalise(joint.sum(axis=2))
-    post[np.arange(k), np.arange(k) + 1] = _normalise(joint.sum(axis=1))
-    top = logw.max()
+    joint = np.where(ok, np.take_along_axis(delta, np.clip(idx, 0, 4), axis=2), 0.0)
+    joint = joint.reshape(n_blocks, k, SYMBOL_VALUES, SYMBOL_VALUES)
+    zero = np.zeros((n_blocks, 1))
+    before = np.concatenate((zero, np.cumsum(l_same, axis=1)[:, :-1]), axis=1)  # sum of l_same[i < j]
+    after = np.concatenate((np.cumsum(l_next[:, ::-1], axis=1)[:, ::-1][:, 1:], zero), axis=1)  # l_next[i > j]
+    logw = np.log(np.maximum(joint.sum(axis=(2, 3)) / SYMBOL_VALUES**2, _FLOOR)) + before + after
+    top = logw.max(axis=1, keepdims=True)
     w = np.exp(logw - top)
-    return np.einsum("h,hks->ks", w / w.sum(), post), float(top + np.log(w.sum() / k))
+    total = w.sum(axis=1, keepdims=True)
+    w = w / total
+    same, nxt = _normalise(lik_same), _normalise(lik_next)
+    first, second = _normalise(joint.sum(axis=3)), _normalise(joint.sum(axis=2))
+    w_gt = np.cumsum(w[:, ::-1], axis=1)[:, ::-1]  # w_gt[:, q] = sum of w[j >= q]
+    post = np.zeros((n_blocks, k + 1, SYMBOL_VALUES))
+    post[:, :k] += (w_gt - w)[:, :, None] * same + w[:, :, None] * first
+    post[:, 1:] += w[:, :, None] * second
+    w_lt = np.cumsum(w, axis=1)  # w_lt[:, q] = sum of w[j <= q]
+    post[:, 2:] += w_lt[:, :-1, None] * nxt[:, 1:]
+    return post, (top + np.log(total / k))[:, 0]
 
 
 def decode_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sigma: np.ndarray,
@@ -151,22 +159,36 @@ def decode_lost_and_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sig
                              c_full: np.ndarray) -> np.ndarray:
     """len(c_full) + 1 bursts of which one interior one is spurious and one of the block's own
     was lost (the count looks regular, a distance or a sync burst does not) -> (len(c_full), 8)
-    posteriors. c_full: the offset c of every symbol position.
+    posteriors. c_full: the offset c of every symbol position. See ``lost_and_spurious``."""
+    return lost_and_spurious(p, n, frac, sigma, c_full)[0]
+
+
+def lost_and_spurious(p: np.ndarray, n: np.ndarray, frac: np.ndarray, sigma: np.ndarray,
+                      c_full: np.ndarray) -> tuple[np.ndarray, float]:
+    """``decode_lost_and_spurious`` and the log evidence of the bursts under it: per lattice a
+    spurious burst may fall on, and with the lost burst's position uniform over the block
+    (comparable with ``regular_evidence``; the priors of a loss and a spurious pulse apart).
 
     Hypothesis i: burst i is spurious; without it the n_symbols - 1 distances left are a block
     that lost a burst (``decode_lost``, whose evidence weighs i), times how far off the
     lattice burst i is (a spurious pulse falls anywhere, a real burst near a lattice point).
     """
     m = len(n)
-    posts, logev = [], []
-    for i in range(1, m - 1):
-        keep = np.r_[0:i, i + 1:m]
-        post, ev = _decode_lost(distance_probs(p[keep][:-1], p[keep][1:]), np.diff(n[keep]), c_full)
-        posts.append(post)
-        logev.append(ev - np.log(max(float(lattice_density(frac[i : i + 1], sigma[i : i + 1])[0]), _FLOOR)))
-    lw = np.array(logev)
-    w = np.exp(lw - lw.max())
-    return np.einsum("h,hks->ks", w / w.sum(), np.array(posts))
+    i = np.arange(1, m - 1)
+    keep = np.arange(m - 1)[None, :] + (np.arange(m - 1)[None, :] >= i[:, None])  # (m - 2, m - 1)
+    pk, nk = p[keep], n[keep]
+    delta = distance_probs(pk[:, :-1].reshape(-1, 3), pk[:, 1:].reshape(-1, 3)).reshape(len(i), m - 2, 5)
+    posts, logev = decode_lost_batch(delta, np.diff(nk, axis=1), c_full)
+    lw = logev - np.log(np.maximum(lattice_density(frac[i], sigma[i]), _FLOOR))
+    top = lw.max()
+    w = np.exp(lw - top)
+    return np.einsum("h,hks->ks", w / w.sum(), posts), float(top + np.log(w.sum()))
+
+
+def regular_evidence(lik: np.ndarray) -> np.ndarray:
+    """(B, k, 8) likelihoods of B regular blocks -> (B,) log evidence, on the scale of
+    ``lost_and_spurious``."""
+    return np.log(np.maximum(lik.sum(axis=2) / SYMBOL_VALUES, _FLOOR)).sum(axis=1)
 
 
 def symbol_llrs(post: np.ndarray) -> np.ndarray:

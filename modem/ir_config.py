@@ -111,8 +111,10 @@ class IrStats:
     points (0 dB: decisions are coin flips; 10 dB: rms error 16 % of a lattice); level: mean
     received mark stretch in us (the IR analogue of a level: it grows with irradiance);
     clock_offset_ppm: the sender's clock against ours (+: sender fast); symbols, bits: put out;
-    blocks: blocks put out; blocks_repaired: blocks with one burst lost or one spurious burst,
-    decoded by weighing every position it could be at; blocks_erased: blocks put out as
+    blocks: blocks put out; blocks_repaired: blocks with bursts lost (up to three) or a spurious
+    burst, or a lost one hidden by a spurious one, decoded by weighing every position they
+    could be at (counted when the burst count or an impossible distance tells, not when only
+    the odds do); blocks_erased: blocks put out as
     erasures (LLR 0); marks: bursts received; gaps: silences longer than ``gap_us``;
     irregular_values: input oddities merged or dropped (two marks or spaces in a row, zeros).
     """

@@ -10,7 +10,10 @@ Unusable input raises ``IrTextError`` with the line number: a token that is not 
 negative or zero duration, an unknown keyword. Merely odd input is counted in ``IrTextStats``
 and repaired: two pulses (or spaces) in a row are joined, an "endless" space (LIRC prints
 16777215, 0xFFFFFF, when nothing was received) becomes a plain silence, leading spaces are
-dropped. The output is int32 signed durations in us (+ mark, - space), strictly alternating.
+dropped. The output is int32 signed durations in us (+ mark, - space), strictly alternating;
+a duration over 2^31 - 1 us is unusable. Chunks of nothing but plain ``pulse N`` / ``space N``
+/ ``timeout N`` lines (what ``write_ir_text`` and ir-ctl write) are read in one vectorised
+pass; anything else line by line, with the same result.
 
 Write (``write_ir_text``): ``pulse N`` / ``space N`` lines only (Debian 12's ir-ctl 1.22
 rejects ``+N -N``). ``ir_carousel_files`` cuts a durations stream into ir-ctl transmissions:
@@ -40,6 +43,7 @@ MAX_FILE_US = 500_000
 MAX_FILE_VALUES = 1023
 # LIRC's "nothing received" space (0xFFFFFF us) and anything this long is a silence, not data.
 ENDLESS_US = 16_777_215
+MAX_DURATION_US = 2**31 - 1  # what an int32 duration holds (over half an hour)
 _SILENCE_US = 1_000_000  # what an endless space becomes: longer than any gap the demodulator needs
 _TOKEN = re.compile(r"[+-]\d+")
 
@@ -82,7 +86,15 @@ class IrTextDecoder:
             self._partial = data
             return np.zeros(0, dtype=np.int32)
         self._partial = data[cut + 1 :]
-        return self._lines(data[: cut + 1].split("\n")[:-1])
+        block = data[: cut + 1]
+        fast = _plain_values(block)
+        if fast is None:
+            return self._lines(block.split("\n")[:-1])
+        st = dict(dataclasses.asdict(self.stats))
+        self._line += len(fast)
+        st["lines"] = self._line
+        st["timeouts"] += block.count("timeout ")
+        return self._merge(fast, st)
 
     def flush(self) -> np.ndarray:
         """The last line (no newline) and the value held back; then resets (stats kept)."""
@@ -108,8 +120,8 @@ class IrTextDecoder:
                 if len(head) != 2 or not head[1].strip().isdigit():
                     raise IrTextError(f"line {self._line}: {word!r} needs one positive integer, got {raw.strip()!r}")
                 n = int(head[1])
-                if n <= 0:
-                    raise IrTextError(f"line {self._line}: duration must be > 0, got {n}")
+                if n <= 0 or n > MAX_DURATION_US:
+                    raise IrTextError(f"line {self._line}: {_bad_duration(n, str(n))}")
                 if word == "timeout":
                     st["timeouts"] += 1
                 values.append(n if word == "pulse" else -n)
@@ -121,31 +133,66 @@ class IrTextDecoder:
                     if not _TOKEN.fullmatch(tok):
                         raise IrTextError(f"line {self._line}: cannot read {tok!r} (want +N, -N, pulse N or space N)")
                     n = int(tok[1:])
-                    if n <= 0:
-                        raise IrTextError(f"line {self._line}: duration must be > 0, got {tok}")
+                    if n <= 0 or n > MAX_DURATION_US:
+                        raise IrTextError(f"line {self._line}: {_bad_duration(n, tok)}")
                     values.append(n if tok[0] == "+" else -n)
         st["lines"] = self._line
-        out = []
-        for v in values:
-            sign = 1 if v > 0 else -1
-            n = abs(v)
-            if sign < 0 and n >= ENDLESS_US:
-                st["endless_spaces"] += 1
-                n = _SILENCE_US
-            if self._sign == 0:
-                if sign < 0:  # a recording starts with the silence before the first pulse
-                    st["dropped_leading_spaces"] += 1
-                    continue
-                self._sign, self._held = sign, n
-            elif sign == self._sign:
-                st["joined"] += 1
-                self._held = min(self._held + n, _SILENCE_US) if sign < 0 else self._held + n
-            else:
-                out.append(self._sign * self._held)
-                self._sign, self._held = sign, n
+        return self._merge(np.array(values, dtype=np.int64), st)
+
+    def _merge(self, values: np.ndarray, st: dict) -> np.ndarray:
+        """Signed values, in order -> the finished alternating durations (the last one is held
+        back: it may continue). Updates and stores the stats ``st``."""
+        v = values.copy()
+        endless = (v < 0) & (-v >= ENDLESS_US)
+        st["endless_spaces"] += int(np.count_nonzero(endless))
+        v[endless] = -_SILENCE_US
+        if self._sign == 0:  # a recording starts with the silence before the first pulse
+            pulses = np.flatnonzero(v > 0)
+            lead = int(pulses[0]) if len(pulses) else len(v)
+            st["dropped_leading_spaces"] += lead
+            v = v[lead:]
+        else:
+            v = np.concatenate(([self._sign * self._held], v))
+        out = np.zeros(0, dtype=np.int32)
+        if len(v):
+            sign = np.sign(v)
+            starts = np.flatnonzero(np.concatenate(([True], sign[1:] != sign[:-1])))
+            sums = np.add.reduceat(np.abs(v), starts)
+            runs = np.diff(np.append(starts, len(v)))
+            st["joined"] += len(v) - len(starts)
+            signs = sign[starts]
+            # Joined spaces stop at a silence's length; a lone space is kept as it is.
+            sums = np.where((signs < 0) & (runs > 1), np.minimum(sums, _SILENCE_US), sums)
+            sums = np.minimum(sums, MAX_DURATION_US)  # joined pulses: still an int32
+            self._sign, self._held = int(signs[-1]), int(sums[-1])
+            out = (signs[:-1] * sums[:-1]).astype(np.int32)
         st["values"] += len(out)
         self.stats = IrTextStats(**st)
-        return np.array(out, dtype=np.int32)
+        return out
+
+
+def _bad_duration(n: int, token: str) -> str:
+    if n <= 0:
+        return f"duration must be > 0, got {token}"
+    return f"duration must be at most {MAX_DURATION_US} us (an int32), got {token}"
+
+
+def _plain_values(block: str) -> np.ndarray | None:
+    """Whole lines of the plain form ``pulse N`` / ``space N`` / ``timeout N`` (N > 0, nothing
+    else on any line) -> their signed values, read in one pass; None for anything else (the
+    line-by-line reader then reads it and names what is wrong)."""
+    lines = block.count("\n")
+    if "-" in block or lines != block.count("pulse ") + block.count("space ") + block.count("timeout "):
+        return None
+    signed = block.replace("pulse ", "").replace("space ", "-").replace("timeout ", "-")
+    if signed.startswith("\n") or "\n\n" in signed or "-\n" in signed or "--" in signed:
+        return None
+    if signed.encode("ascii", "replace").translate(None, b"0123456789-\n"):
+        return None
+    values = np.fromstring(signed, dtype=np.int64, sep="\n") if lines else np.zeros(0, dtype=np.int64)
+    if len(values) != lines or not np.all(values) or np.any(np.abs(values) > MAX_DURATION_US):
+        return None
+    return values
 
 
 def parse_ir_text(text: str) -> tuple[np.ndarray, IrTextStats]:

@@ -33,10 +33,29 @@ def test_two_pulses_in_a_row_are_joined_and_counted():
 
 
 @pytest.mark.parametrize("text,line", [("pulse 10\nspace -5\n", 2), ("+10 -0\n", 1), ("pulse ten\n", 1),
-                                       ("pulse 10\n\n# x\nbogus 3\n", 4), ("+10 *20\n", 1), ("space 0\n", 1)])
+                                       ("pulse 10\n\n# x\nbogus 3\n", 4), ("+10 *20\n", 1), ("space 0\n", 1),
+                                       ("pulse 10\nspace 99999999999\n", 2)])
 def test_unusable_lines_raise_with_their_number(text, line):
     with pytest.raises(IrTextError, match=f"line {line}"):
         parse_ir_text(text)
+
+
+def test_plain_lines_read_in_one_pass_equal_the_line_by_line_reader():
+    """Plain ``pulse N``/``space N``/``timeout N`` text takes a vectorised path; a comment on
+    every line sends the same values through the line-by-line reader: same output, same stats."""
+    rng = np.random.default_rng(4)
+    words = rng.choice(["pulse", "space", "timeout"], 400, p=[0.5, 0.45, 0.05])
+    values = rng.choice([1, 290, 5_000, ENDLESS_US, 20_000_000, 2**31 - 1], 400)
+    plain = "".join(f"{w} {v}\n" for w, v in zip(words, values))
+    commented = "".join(f"{w} {v} # c\n" for w, v in zip(words, values))
+    for cut in (7, 100, 10_000):
+        got = []
+        for text in (plain, commented):
+            dec = IrTextDecoder()
+            out = [dec.process(text[i : i + cut]) for i in range(0, len(text), cut)]
+            got.append((np.concatenate(out + [dec.flush()]).tolist(), dec.stats))
+        assert got[0] == got[1]
+        assert got[0][1].joined > 0 and got[0][1].endless_spaces > 0 and got[0][1].timeouts > 0
 
 
 def test_writer_uses_pulse_space_lines_only():
