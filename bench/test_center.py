@@ -41,15 +41,8 @@ _homes = itertools.count()
 _spare = itertools.count(4_999_000_000_000_000)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def cheap_key_files():
-    """Homes made here use scrypt N = 2**10: the bench measures the center, not the KDF."""
-    from crypto import _keyfile
-
-    saved = _keyfile.DEFAULT_KDF
-    _keyfile.DEFAULT_KDF = _keyfile.KdfParams(log2_n=10)
-    yield
-    _keyfile.DEFAULT_KDF = saved
+# Homes made here use cheap key files (bench/conftest.py): the bench measures the center.
+pytestmark = pytest.mark.usefixtures("cheap_key_files")
 
 
 def card_csv(rows: int, seed: int = 1) -> bytes:

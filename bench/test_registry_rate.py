@@ -40,15 +40,8 @@ LISTED = 100_000
 _homes = itertools.count()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def cheap_key_files():
-    """Homes made here use scrypt N = 2**10: the bench measures the registry, not the KDF."""
-    from crypto import _keyfile
-
-    saved = _keyfile.DEFAULT_KDF
-    _keyfile.DEFAULT_KDF = _keyfile.KdfParams(log2_n=10)
-    yield
-    _keyfile.DEFAULT_KDF = saved
+# Homes made here use cheap key files (bench/conftest.py): the bench measures the registry.
+pytestmark = pytest.mark.usefixtures("cheap_key_files")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

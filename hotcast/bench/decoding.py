@@ -77,11 +77,12 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def _feed(path: Path, pipe) -> None:
+def feed_pipe(chunks, pipe) -> None:
+    """Write ``chunks`` (an iterable of bytes) to a child's stdin and close it; a child that
+    stopped reading (a broken pipe) ends the feed quietly."""
     try:
-        with open(path, "rb") as f:
-            while chunk := f.read(PIPE_CHUNK):
-                pipe.write(chunk)
+        for chunk in chunks:
+            pipe.write(chunk)
     except BrokenPipeError:
         pass
     finally:
@@ -89,6 +90,16 @@ def _feed(path: Path, pipe) -> None:
             pipe.close()
         except BrokenPipeError:
             pass
+
+
+def _file_chunks(path: Path):
+    with open(path, "rb") as f:
+        while chunk := f.read(PIPE_CHUNK):
+            yield chunk
+
+
+def _feed(path: Path, pipe) -> None:
+    feed_pipe(_file_chunks(path), pipe)
 
 
 def run_cli(world: BenchWorld, cap: Capture, *, stdin: bool = False,

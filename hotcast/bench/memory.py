@@ -10,7 +10,7 @@ the long stream, so that growth is the figure to watch.
 
 from __future__ import annotations
 
-from hotcast.bench.decoding import PIPE_CHUNK, run_cli
+from hotcast.bench.decoding import PIPE_CHUNK, feed_pipe, run_cli
 from hotcast.bench.model import BenchContext, Section, Table
 from hotcast.bench.speed import IQ_RATE_HZ
 from hotcast.bench.stats import figure
@@ -24,24 +24,16 @@ CU8_BYTES_PER_S = 2 * IQ_RATE_HZ  # one byte each of I and Q per sample
 
 def streamer(data: bytes, total_bytes: int):
     """A feeder for ``run_cli(stream=...)``: ``data`` repeated up to ``total_bytes``."""
-    def feed(pipe) -> None:
+    def chunks():
         sent = 0
-        try:
-            while sent < total_bytes:
-                for pos in range(0, len(data), PIPE_CHUNK):
-                    chunk = data[pos:pos + PIPE_CHUNK][:total_bytes - sent]
-                    if not chunk:
-                        break
-                    pipe.write(chunk)
-                    sent += len(chunk)
-        except BrokenPipeError:
-            pass
-        finally:
-            try:
-                pipe.close()
-            except BrokenPipeError:
-                pass
-    return feed
+        while sent < total_bytes:
+            for pos in range(0, len(data), PIPE_CHUNK):
+                chunk = data[pos:pos + PIPE_CHUNK][:total_bytes - sent]
+                if not chunk:
+                    break
+                yield chunk
+                sent += len(chunk)
+    return lambda pipe: feed_pipe(chunks(), pipe)
 
 
 def run(ctx: BenchContext) -> Section:
