@@ -36,9 +36,8 @@ Receive chain (``FmIqDemodulator``), one FFT block at a time, no per-sample loop
 - Rates, the decimation plan, the configs and the stats are ``fmiq_config.py``.
 - Invariant: the input is cut into blocks of fixed length (the FFT hop) and every piece of
   state (offset, mixing phase, overlap, last I/Q sample) advances only at block ends, so the
-  output is bit-identical whatever the chunking of the input. The blocks' FFTs are made four at
-  a time (pocketfft's SIMD path: half the cost a sample, the same bits), so the output lags the
-  input by at most four blocks (~109 ms at 1.2 MHz), which ``flush`` releases at the end.
+  output is bit-identical whatever the chunking of the input; output lags the input by at most
+  one block (~41 ms at 1.2 MHz), which ``flush`` releases at the end of input.
 """
 
 from __future__ import annotations
@@ -82,10 +81,9 @@ __all__ = [
 # FFT blocks of at least this many input samples (27 ms at 1.2 MHz): per-block Python costs
 # (~0.1 ms) stay under 1 %, and scipy's FFT is at its fastest per sample (7-8 ns, complex64).
 _MIN_FFT = 32_768
-# Blocks whose FFTs are made in one call: pocketfft transforms 4 float32 lines at a time in
-# SIMD lanes (measured here: 4 or 8 blocks a call ~5 ns a sample, 1-3 ~9 ns), so the input is
-# held until 4 blocks are in; the output lags by up to 4 blocks (109 ms at 1.2 MHz).
-_BATCH_BLOCKS = 4
+# Blocks whose FFTs are made in one call (a multiple of 8, the float32 SIMD width of AVX, so
+# every transform takes pocketfft's vector path): 8 x 256 KB of spectra at 1.2 MHz.
+_BATCH_BLOCKS = 8
 # Noise bins for the CNR: a run of up to _NOISE_BINS bins either side of the carrier, from
 # 10 kHz beyond the stop edge towards 45 % of the rate (2 x 1024 bins: |X|^2 averaged to ~2 %).
 _NOISE_MARGIN_HZ = 10_000.0
@@ -192,7 +190,7 @@ class FmIqDemodulator:
 
     def reset(self) -> None:
         plan = self._plan
-        self._buf = np.zeros(plan.fft_size + (_BATCH_BLOCKS - 1) * plan.hop, dtype=np.complex64)
+        self._buf = np.zeros(plan.fft_size, dtype=np.complex64)
         self._fill = plan.overlap  # the first block sees `overlap` zeros of history
         self._offset_hz = 0.0
         self._phase_num = 0  # mixing phase at the next block's first output, in 1/N cycles
@@ -216,70 +214,56 @@ class FmIqDemodulator:
         return FmIqStats(self._offset_hz, level, self._cnr_db, self._frames, self._samples_in)
 
     def process(self, iq: np.ndarray) -> np.ndarray:
-        """Feed complex64 I/Q of any length; returns the MPX of every completed batch of
-        ``_BATCH_BLOCKS`` blocks (the input is held until a whole batch is in)."""
+        """Feed complex64 I/Q of any length; returns the MPX of every completed block."""
         x = np.asarray(iq, dtype=np.complex64).reshape(-1)
         self._samples_in += x.size
         plan = self._plan
         n, hop, fill = plan.fft_size, plan.hop, self._fill
-        if fill + x.size < self._buf.size:  # not a whole batch yet: just keep it
+        if fill + x.size < n:  # not a whole block yet: just keep it
             self._buf[fill:fill + x.size] = x
             self._fill += x.size
             return np.zeros(0, dtype=np.float32)
-        # Block b holds samples b hop - fill .. of x (negative: the held samples): the batch
-        # that reaches into the held samples is copied together, the rest are views of x.
-        count = (fill + x.size - plan.overlap) // hop // _BATCH_BLOCKS * _BATCH_BLOCKS
+        # Block b holds samples b hop - fill .. of x (negative: the held samples): the blocks
+        # that reach into the held samples are copied together, the rest are views of x.
+        count = (fill + x.size - plan.overlap) // hop
         out = np.empty(count * plan.out_per_hop, dtype=np.float32)
         for first in range(0, count, _BATCH_BLOCKS):
-            s, e = first * hop - fill, (first + _BATCH_BLOCKS - 1) * hop - fill + n
+            last = min(first + _BATCH_BLOCKS, count)
+            s, e = first * hop - fill, (last - 1) * hop - fill + n  # the batch's samples of x
             span = x[s:e] if s >= 0 else np.concatenate((self._buf[fill + s:fill], x[:e]))
-            out[first * plan.out_per_hop:(first + _BATCH_BLOCKS) * plan.out_per_hop] = \
-                self._run_batch(span)
+            blocks = sliding_window_view(span, n)[::hop]  # overlapping views, no copy
+            # The blocks' FFTs in one call: pocketfft runs several transforms side by side in
+            # SIMD lanes, ~2x faster a sample than one at a time, with the same output bits.
+            spectra = scipy.fft.fft(blocks, axis=-1) if self._filtered else blocks
+            for b in range(first, last):
+                out[b * plan.out_per_hop:(b + 1) * plan.out_per_hop] = self._run_block(
+                    blocks[b - first], spectra[b - first])
         s = count * hop - fill  # where the next block starts
         rest = x[s:] if s >= 0 else np.concatenate((self._buf[fill + s:fill], x))
         self._buf[:rest.size] = rest
         self._fill = rest.size
         return out
 
-    def _run_batch(self, span: np.ndarray) -> np.ndarray:
-        """Consecutive blocks, ``span`` = their (count - 1) hop + fft_size samples -> their MPX.
-
-        Their FFTs are made in one call: pocketfft runs several transforms side by side in
-        SIMD lanes, about twice as fast a sample as one at a time, with the same output bits
-        (so the output still does not depend on how the input was cut)."""
-        plan = self._plan
-        blocks = sliding_window_view(span, plan.fft_size)[::plan.hop]  # overlapping views
-        spectra = scipy.fft.fft(blocks, axis=-1) if self._filtered else blocks
-        return np.concatenate([self._run_block(blocks[b], spectra[b])
-                               for b in range(blocks.shape[0])])
-
     def flush(self) -> np.ndarray:
-        """End of input: the MPX of the samples still held (under one batch). The chain then
+        """End of input: the MPX of the samples still held (under one block). The chain then
         goes on as if the input had continued with zeros; the stats are kept.
 
-        The whole blocks held are run as usual; the samples after them as a block padded with
-        zeros, of which only the MPX samples they make, ceil(held x M / N), are returned, so a
-        recording that ends just after its last data frame still gives that frame's end.
+        The held samples are run as a block padded with zeros; only the MPX samples they make,
+        ceil(held x M / N), are returned, so a recording that ends just after its last data
+        frame still gives that frame's end.
         """
         plan = self._plan
-        n, hop, fill = plan.fft_size, plan.hop, self._fill
-        if fill <= plan.overlap:
+        held = self._fill - plan.overlap
+        if held <= 0:
             return np.zeros(0, dtype=np.float32)
-        whole = (fill - plan.overlap) // hop
-        parts = [self._run_batch(self._buf[:(whole - 1) * hop + n])] if whole else []
-        start = whole * hop
-        held = fill - start - plan.overlap  # samples after the whole blocks
-        block = np.zeros(n, dtype=np.complex64)
-        block[:fill - start] = self._buf[start:fill]
-        if held > 0:
-            keep_stats = (self._power, self._cnr_db)
-            mpx = self._run_block(block, scipy.fft.fft(block) if self._filtered else block)
-            self._power, self._cnr_db = keep_stats  # the zero padding is not a level change
-            parts.append(mpx[:-(-held * plan.kept_bins // n)])
-            block = block[hop:]  # what the next block sees as history: the held tail, zeros
-        self._buf[:plan.overlap] = block[:plan.overlap]
+        self._buf[self._fill:] = 0
+        keep_stats = (self._power, self._cnr_db)
+        block = self._buf.copy()
+        mpx = self._run_block(block, scipy.fft.fft(block) if self._filtered else block)
+        self._power, self._cnr_db = keep_stats  # the zero padding is not a level change
+        self._buf[:plan.overlap] = self._buf[plan.hop:].copy()
         self._fill = plan.overlap
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        return mpx[:-(-held * plan.kept_bins // plan.fft_size)]
 
     def _run_block(self, block: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
         """One FFT block (fft_size input samples, the overlap first) and its spectrum (the
