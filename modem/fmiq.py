@@ -46,7 +46,6 @@ import math
 from fractions import Fraction
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 import scipy.fft
 
@@ -81,9 +80,6 @@ __all__ = [
 # FFT blocks of at least this many input samples (27 ms at 1.2 MHz): per-block Python costs
 # (~0.1 ms) stay under 1 %, and scipy's FFT is at its fastest per sample (7-8 ns, complex64).
 _MIN_FFT = 32_768
-# Blocks whose FFTs are made in one call (a multiple of 8, the float32 SIMD width of AVX, so
-# every transform takes pocketfft's vector path): 8 x 256 KB of spectra at 1.2 MHz.
-_BATCH_BLOCKS = 8
 # Noise bins for the CNR: a run of up to _NOISE_BINS bins either side of the carrier, from
 # 10 kHz beyond the stop edge towards 45 % of the rate (2 x 1024 bins: |X|^2 averaged to ~2 %).
 _NOISE_MARGIN_HZ = 10_000.0
@@ -227,17 +223,10 @@ class FmIqDemodulator:
         # that reach into the held samples are copied together, the rest are views of x.
         count = (fill + x.size - plan.overlap) // hop
         out = np.empty(count * plan.out_per_hop, dtype=np.float32)
-        for first in range(0, count, _BATCH_BLOCKS):
-            last = min(first + _BATCH_BLOCKS, count)
-            s, e = first * hop - fill, (last - 1) * hop - fill + n  # the batch's samples of x
-            span = x[s:e] if s >= 0 else np.concatenate((self._buf[fill + s:fill], x[:e]))
-            blocks = sliding_window_view(span, n)[::hop]  # overlapping views, no copy
-            # The blocks' FFTs in one call: pocketfft runs several transforms side by side in
-            # SIMD lanes, ~2x faster a sample than one at a time, with the same output bits.
-            spectra = scipy.fft.fft(blocks, axis=-1) if self._filtered else blocks
-            for b in range(first, last):
-                out[b * plan.out_per_hop:(b + 1) * plan.out_per_hop] = self._run_block(
-                    blocks[b - first], spectra[b - first])
+        for b in range(count):
+            s = b * hop - fill
+            block = x[s:s + n] if s >= 0 else np.concatenate((self._buf[fill + s:fill], x[:s + n]))
+            out[b * plan.out_per_hop:(b + 1) * plan.out_per_hop] = self._run_block(block)
         s = count * hop - fill  # where the next block starts
         rest = x[s:] if s >= 0 else np.concatenate((self._buf[fill + s:fill], x))
         self._buf[:rest.size] = rest
@@ -258,17 +247,16 @@ class FmIqDemodulator:
             return np.zeros(0, dtype=np.float32)
         self._buf[self._fill:] = 0
         keep_stats = (self._power, self._cnr_db)
-        block = self._buf.copy()
-        mpx = self._run_block(block, scipy.fft.fft(block) if self._filtered else block)
+        mpx = self._run_block(self._buf.copy())
         self._power, self._cnr_db = keep_stats  # the zero padding is not a level change
         self._buf[:plan.overlap] = self._buf[plan.hop:].copy()
         self._fill = plan.overlap
         return mpx[:-(-held * plan.kept_bins // plan.fft_size)]
 
-    def _run_block(self, block: np.ndarray, spectrum: np.ndarray) -> np.ndarray:
-        """One FFT block (fft_size input samples, the overlap first) and its spectrum (the
-        block itself without a channel filter) -> out_per_hop MPX samples."""
+    def _run_block(self, block: np.ndarray) -> np.ndarray:
+        """One FFT block (fft_size input samples, the overlap first) -> out_per_hop MPX samples."""
         plan, limit = self._plan, self.config.max_offset_hz
+        spectrum = scipy.fft.fft(block) if self._filtered else block
         if self._frames == 0 or abs(self._last_residual_hz) > _REACQUIRE_HZ:
             # Acquisition (first block, or a signal that appeared or jumped): re-run this block
             # until the residual offset is small, so the carrier is centred before its data.
