@@ -187,6 +187,7 @@ class FmIqDemodulator:
     def reset(self) -> None:
         plan = self._plan
         self._buf = np.zeros(plan.fft_size, dtype=np.complex64)
+        self._spectrum = np.zeros(plan.fft_size, dtype=np.complex64)  # the block's FFT, in place
         self._fill = plan.overlap  # the first block sees `overlap` zeros of history
         self._offset_hz = 0.0
         self._phase_num = 0  # mixing phase at the next block's first output, in 1/N cycles
@@ -256,7 +257,11 @@ class FmIqDemodulator:
     def _run_block(self, block: np.ndarray) -> np.ndarray:
         """One FFT block (fft_size input samples, the overlap first) -> out_per_hop MPX samples."""
         plan, limit = self._plan, self.config.max_offset_hz
-        spectrum = scipy.fft.fft(block) if self._filtered else block
+        if self._filtered:  # in place in a buffer that stays in cache (no fresh output array)
+            np.copyto(self._spectrum, block)
+            spectrum = scipy.fft.fft(self._spectrum, overwrite_x=True)
+        else:
+            spectrum = block
         if self._frames == 0 or abs(self._last_residual_hz) > _REACQUIRE_HZ:
             # Acquisition (first block, or a signal that appeared or jumped): re-run this block
             # until the residual offset is small, so the carrier is centred before its data.
