@@ -36,10 +36,10 @@ dB on LLRs at 0.6x their true scale (measured: ``framing/ldpc.py``); M2M4 over a
 known symbols within 0.1 dB through the whole FM chain at CNR 13-30 dB).
 
 Receiver chain per internal block (``SubcarrierDemodulator``): one real FFT of N MPX samples
-(N = 2^k, ~0.3 s), the bins of the subcarrier's band times the RRC matched filter's response
+(N = 2^k, ~0.15 s), the bins of the subcarrier's band times the RRC matched filter's response
 (Kaiser-tapered RRC, +-8 symbols), an inverse FFT of M points: the band mixed down, matched-
 filtered and decimated to 4-4.6 samples a symbol in one step (overlap-save fast convolution,
-``modem/_fir.py``; at 375 kHz N = 131 072, M = 27 648). Then timing recovery, carrier recovery
+``modem/_fir.py``; at 375 kHz N = 65 536, M = 13 824). Then timing recovery, carrier recovery
 (``fm_sync.py``, both feed-forward on coarse grids) and LLRs. Any MPX rate from just above 2 x
 the band's top upward is accepted; the output rate need not be a multiple of the symbol rate
 (timing interpolates). This costs ~7.5 ms per second of 375 kHz MPX on one core (~130x real
@@ -157,13 +157,13 @@ class SubcarrierModulator:
 
 
 def _plan(rate_hz: float, symbol_rate: float, taps: int) -> tuple[OverlapSavePlan, int]:
-    """The subcarrier's FFT plan and timing group. N = 2^k real samples, >= 16 384, >= 0.3 s
-    (the recovery loops work on arrays of a few hundred groups, whose per-call costs halve with the block: ~7 % of the demodulator at 0.15 s; the output lags by up to a block) and >= 8 x the matched filter; M a
+    """The subcarrier's FFT plan and timing group. N = 2^k real samples, >= 16 384, >= 0.15 s
+    (Python's cost per block, ~0.4 ms, stays under 1 %) and >= 8 x the matched filter; M a
     5-smooth size giving 4 to 4.6 samples per symbol; the overlap a multiple of q (M / N = p / q)
     >= taps - 1, such that the block's output count has a divisor G of 5-12 samples per symbol
     (the timing groups, ``fm_sync.py``). Of those, the cheapest per input sample: an FFT costs
     ~4 ns a sample of N, what follows ~10 ns a sample of M, over the hop N - V."""
-    n = max(16_384, 1 << math.ceil(math.log2(0.3 * rate_hz)))
+    n = max(16_384, 1 << math.ceil(math.log2(0.15 * rate_hz)))
     while taps - 1 > n // 8:
         n *= 2
     best = None
