@@ -319,24 +319,26 @@ class SubcarrierDemodulator:
         if len(d) == 0:
             return np.zeros(0, dtype=np.float32)
         rails = d.view(np.float32)  # I, Q, I, Q, ...: bit 2i on I, 2i+1 on Q
-        r2 = rails.astype(np.float64) ** 2
+        r2 = rails * rails  # float32; the moments below are summed in float64
         # Moments over the symbols that hold a signal: silence (the zeros a flush pads with, a
         # dropout) would make the block a mixture, and a sum-product decoder is hurt by LLRs
         # scaled for the wrong SNR (0.6x the true scale costs it ~0.5 dB, 0.5x everything).
-        energy = r2[0::2] + r2[1::2]
-        live = np.repeat(energy > 1e-3 * energy.mean(), 2)
-        if np.count_nonzero(live) >= 64:
-            r2 = r2[live]
-        m2 = float(np.mean(r2))
-        m4 = float(np.mean(r2 * r2))
+        pairs = r2.reshape(-1, 2)
+        energy = pairs[:, 0] + pairs[:, 1]
+        live = energy > np.float32(1e-3 * energy.mean(dtype=np.float64))
+        if not live.all() and np.count_nonzero(live) >= 32:
+            r2 = pairs[live].reshape(-1)
+        m2 = float(np.mean(r2, dtype=np.float64))
+        m4 = float(np.mean(r2 * r2, dtype=np.float64))
         a2 = float(np.sqrt(max(3 * m2 * m2 - m4, 0.0) / 2))
         if a2 < 0.1 * m2:  # not one level plus noise (signal then silence, a fade): use E|y|
-            a2 = float(np.mean(np.abs(rails))) ** 2
+            a2 = float(np.mean(np.abs(rails), dtype=np.float64)) ** 2
         s2 = max(m2 - a2, a2 / _MAX_SNR, 1e-30)
-        amp = np.sqrt(a2)
-        clip = _LLR_CLIP_AMPLITUDES * amp
-        llr = np.clip(rails, -clip, clip) * np.float32(2 * amp / s2)
-        self.last_symbols = d * np.float32(1 / (np.sqrt(2) * amp) if amp > 0 else 0.0)
+        amp = math.sqrt(a2)
+        clip = np.float32(_LLR_CLIP_AMPLITUDES * amp)
+        llr = np.clip(rails, -clip, clip)  # float32 LLRs, as documented (a float64 scalar
+        llr *= np.float32(2 * amp / s2)  # made them float64 before: twice the bytes downstream)
+        self.last_symbols = d * np.float32(1 / (math.sqrt(2) * amp) if amp > 0 else 0.0)
         self._update_stats(a2, s2, len(d), len(llr))
         return llr
 

@@ -359,3 +359,15 @@ def test_last_symbols_sit_on_the_unit_qpsk_constellation():
     assert np.mean(np.abs(d) ** 2) == pytest.approx(1.0, abs=0.05)
     dem.reset()
     assert dem.last_symbols.size == 0
+
+
+@pytest.mark.parametrize("rate_hz", [228_000, 375_000])
+def test_llrs_are_float32_whatever_the_input_dtype(rate_hz):
+    """The LLR stream is float32 as documented (a float64 scalar in the scaling once made it
+    float64: twice the bytes through the frame layer, and its v2 detector's slow path)."""
+    cfg = FmSubcarrierConfig(sample_rate_hz=float(rate_hz))
+    mpx = modulate(random_bits(40_000, 21), cfg)
+    for x in (mpx.astype(np.float32), mpx.astype(np.float64)):
+        dem = SubcarrierDemodulator(cfg)
+        llr = np.concatenate((dem.process(x), dem.flush()))
+        assert llr.dtype == np.float32 and llr.size > 30_000
