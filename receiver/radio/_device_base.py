@@ -184,10 +184,19 @@ class Source:
         self._bytes_read = 0
         self._samples = 0
         self._ended = False
+        self._downmix = False
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(name={self.name!r}, fmt={self.fmt!r}, "
                 f"sample_rate_hz={self.sample_rate_hz!r})")
+
+    def downmix_to_mono(self) -> None:
+        """Read a 2-channel WAV as stereo audio mixed to mono, (left + right) / 2, float32
+        baseband, instead of I/Q: a sound card's line-in records stereo, and a profile that
+        takes no I/Q would otherwise refuse the file. Call before the first block."""
+        if not (self.fmt == "wav" and self.is_iq):
+            raise ValueError(f"{self.name}: only a 2-channel WAV is mixed to mono")
+        self.kind, self.is_iq, self._downmix = InputKind.BASEBAND, False, True
 
     # -- the two halves -------------------------------------------------------------
     def read_raw(self) -> bytes | None:
@@ -205,6 +214,8 @@ class Source:
         except IrTextError as exc:
             raise SourceError(f"{self.name}: {exc}") from None
         self._samples += block.size
+        if self._downmix:
+            return ((block.real + block.imag) * np.float32(0.5)).astype(np.float32, copy=False)
         return block
 
     # -- what callers use -----------------------------------------------------------

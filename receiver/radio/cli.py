@@ -88,6 +88,10 @@ def _open_file(args: argparse.Namespace, ctx) -> Source:
         raise UsageError(str(exc)) from None
     for warning in getattr(source, "warnings", ()):
         ctx.warn(warning)
+    if source.fmt == "wav" and source.is_iq and not modem_profile(args.profile).takes_iq:
+        source.downmix_to_mono()
+        ctx.warn(f"{source.name}: a 2-channel WAV, read as stereo audio mixed to mono for "
+                 f"profile {args.profile} (for the FM profiles a 2-channel WAV is I/Q)")
     return source
 
 

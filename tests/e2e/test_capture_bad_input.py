@@ -5,8 +5,8 @@ bundle completes.
 
 - silence, mains hum (50 Hz with harmonics, 60 Hz), for every audio-band profile and the ir
   detector input: no frames, a ``no_frames`` hint (``flat`` for silence), nothing applied;
-- a stereo WAV (read as I/Q, which no sound profile takes) and a rate no profile can carry:
-  exit 2 naming the problem; an 8-bit WAV of a capture still decodes (8-bit quantisation
+- a stereo WAV for a sound profile is mixed to mono with a warning (and decodes, the signal on
+  one channel or both); a rate no profile can carry: exit 2 naming the problem; an 8-bit WAV of a capture still decodes (8-bit quantisation
   leaves ~38 dB SNR at the profile's level);
 - a wrong ``--rate`` for raw samples (48 kHz read as 44.1 kHz): no frames, nothing applied;
 - a capture of one profile decoded as another: no frames, nothing applied;
@@ -85,11 +85,25 @@ def test_silence_and_mains_hum_give_no_frames(capsys, home, tmp_path, profile, k
         assert any(e.get("problem") == "flat" for e in events)
 
 
-def test_a_stereo_wav_is_refused_for_a_sound_profile(capsys, home, tmp_path):
-    _, x = decode_wav((CAPTURES / "audio-small.wav").read_bytes())
-    stereo = wav(tmp_path / "stereo.wav", x + 1j * x)  # a 2-channel WAV is I/Q to the reader
+@pytest.mark.parametrize("right", ["same", "silent"])
+def test_a_stereo_wav_is_mixed_to_mono_for_a_sound_profile(capsys, home, tmp_path, right):
+    # A line-in records stereo: the signal on both channels, or on the left one only.
+    capture = BY_FILE["audio-small.wav"]
+    _, x = decode_wav((CAPTURES / capture["file"]).read_bytes())
+    q = x if right == "same" else np.zeros_like(x)
+    stereo = wav(tmp_path / "stereo.wav", x + 1j * q)  # 2 channels: I/Q to the WAV reader
     status, events, err = decode(capsys, home, "audio", stereo)
-    assert status == 2 and events == [] and "stereo.wav: profile audio takes no iq input" in err, err
+    assert status == 0, err
+    assert "stereo.wav: a 2-channel WAV, read as stereo audio mixed to mono" in err
+    assert store_seq(home) == capture["expect_list_seq"]
+
+
+def test_a_stereo_wav_of_noise_applies_nothing(capsys, home, tmp_path):
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0, 0.1, 96_000) + 1j * rng.normal(0, 0.1, 96_000)
+    status, events, err = decode(capsys, home, "audio", wav(tmp_path / "n.wav", noise))
+    assert status == 0 and "mixed to mono" in err, err
+    assert not any(e.get("event") == "bundle_applied" for e in events)
     assert store_seq(home) == 0
 
 

@@ -108,13 +108,17 @@ def test_a_16_bit_stereo_wav_of_iq_decodes(tmp_path, capsys, clock, fm_capture):
     assert status == 0 and events[-1]["bundles_applied"] == 1 and store_seq(home) == 1
 
 
-def test_a_stereo_wav_is_refused_by_a_profile_without_iq(tmp_path, capsys, clock, fm_capture):
+def test_a_stereo_wav_is_mixed_to_mono_for_a_profile_without_iq(tmp_path, capsys, clock,
+                                                                 fm_capture):
+    # An I/Q recording given to a sound profile is read as stereo audio (no I/Q there): it
+    # carries no audio frames, so nothing applies, and the warning says how it was read.
     sim, iq = fm_capture
     wav = tmp_path / "iq.wav"
     wav.write_bytes(encode_wav(iq[:48_000], 48_000, "s16"))
-    status, events, err = decode(capsys, new_home(tmp_path, sim), "--profile", "audio", "--input", wav)
-    assert status == 2 and events == []
-    assert "iq.wav: profile audio takes no iq input" in err
+    home = new_home(tmp_path, sim)
+    status, events, err = decode(capsys, home, "--profile", "audio", "--input", wav)
+    assert status == 0 and events[-1]["frames_ok"] == 0 and store_seq(home) == 0
+    assert "iq.wav: a 2-channel WAV, read as stereo audio mixed to mono for profile audio" in err
 
 
 def test_a_rate_flag_over_a_sigmf_meta_is_used_with_a_warning(tmp_path, capsys, clock, fm_capture):
