@@ -73,6 +73,11 @@ _CLIP_FRACTION = 0.01
 # A block whose standard deviation is below this carries nothing (digital silence, a cu8
 # stream stuck at one value: one cu8 step is 1 / 127.5 = 7.8e-3).
 _FLAT_STD = 1e-4
+# "Flat" is reported once the input has stayed flat this long (or when the whole input was
+# flat): an ir detector's output rests at one level in the gaps between ir-ctl transmissions
+# (125 ms), and a carrier that pauses between files is not a dead input.
+_FLAT_MIN_S = 1.0
+_FLAT = ("flat", "no signal: the input is flat (silence, or a device stuck at one value)")
 # Reported once per quality period while no frame has been found, and at the end of an input
 # that never gave one.
 _NO_FRAMES = ("no_frames", "no frame found: no data subcarrier here (wrong station, profile "
@@ -135,6 +140,7 @@ class ReceivePipeline:
         self._window_ok = 0
         self._window_bad = 0
         self._problems_reported: dict[str, int] = {}  # kind -> clock of last report
+        self._flat_run = 0  # samples in the current run of flat blocks
         self._finished = False
 
     # -- counts --------------------------------------------------------------------------
@@ -208,6 +214,9 @@ class ReceivePipeline:
         events = self._run_block(self._buf[:self._fill]) if self._fill else []
         self._fill = 0
         events += self._frames_to_events(self._sync.process(self._chain.flush()))
+        if (self._samples and self._flat_run == self._samples
+                and "flat" not in self._problems_reported):
+            events += self._report([_FLAT])  # the whole input, shorter than _FLAT_MIN_S, was flat
         if self.frames_ok == 0 and "no_frames" not in self._problems_reported:
             # Input shorter than a quality period: say so once, before the summary.
             events += self._report([_NO_FRAMES])
@@ -305,9 +314,11 @@ class ReceivePipeline:
                                            "NaN or infinite values (corrupt float input?)"))
             flat = np.where(finite, flat, 0.0)
             lo, hi = float(flat.min()), float(flat.max())
-        if _is_flat(flat, lo, hi):
-            problems.append(("flat", "no signal: the input is flat (silence, or a device "
-                                     "stuck at one value)"))
+        flat_now = _is_flat(flat, lo, hi)
+        self._flat_run = self._flat_run + x.size if flat_now else 0
+        if flat_now:
+            if self._flat_run >= _FLAT_MIN_S * self.config.sample_rate_hz:
+                problems.append(_FLAT)
         elif max(hi, -lo) >= _CLIP_LEVEL and np.count_nonzero(
                 np.abs(flat) >= _CLIP_LEVEL) > _CLIP_FRACTION * flat.size:
             problems.append(("clipping", "more than 1 % of the samples are at full scale: "

@@ -294,3 +294,17 @@ def test_flat_input_check_agrees_with_the_whole_blocks_std(case):
         "noise": rng.normal(0, 5e-5, 22_800).astype(np.float32),
     }[case]
     assert _is_flat(x, float(x.min()), float(x.max())) == (float(np.std(x)) < _FLAT_STD)
+
+
+def test_short_flat_gaps_are_not_a_flat_input():
+    # An ir detector rests at one level between ir-ctl transmissions (125 ms): noise with
+    # 0.2 s silent gaps is not reported flat; 1.5 s of silence in the middle is, once.
+    rng = np.random.default_rng(2)
+    noisy = rng.normal(0, 0.1, MPX_RATE_HZ // 2).astype(np.float32)
+    gap = np.zeros(MPX_RATE_HZ // 5, np.float32)
+    gappy = np.concatenate([noisy, gap, noisy, gap, noisy])
+    events = run(gappy, quality_period_s=10.0)
+    assert not [e for e in events if e.get("problem") == "flat"]
+    long_gap = np.concatenate([noisy, np.zeros(3 * MPX_RATE_HZ // 2, np.float32), noisy])
+    events = run(long_gap, quality_period_s=10.0)
+    assert len([e for e in events if e.get("problem") == "flat"]) == 1
