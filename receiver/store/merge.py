@@ -6,6 +6,7 @@ except ``BundleReceived``, which it replaces by what the store made of the bundl
 - ``BundleApplied``: merged (``held`` when it had waited for something heard later);
 - ``BundleUnchanged``: the store already holds it (carousel repeats are normal): reported
   once per kind and number (a key set v1 and a list seq 1 are different things), never again;
+  a verified carousel announcement (kept by no store) gives no event at all;
 - ``BundleSuperseded``: a genuine bundle (its signature verified) older than the store's
   list, such as the full bundle that goes round again after its delta was applied: refused
   as a rollback, but normal on a carousel, so reported once per sequence number and not
@@ -131,6 +132,10 @@ class BundleMerger:
         if result.kind in _LIST_KINDS or result.kind is BundleKind.HEARTBEAT:
             self._store.note_heard(True, now)
         if not result.applied:
+            if result.kind is BundleKind.ANNOUNCE:
+                # Verified carousel metadata, never kept by the store (the reassembler uses it;
+                # ``heard_on_air`` reports it): not a bundle "unchanged".
+                return []
             if (result.kind, result.seq) in self._unchanged:
                 return []
             self._remember(self._unchanged, (result.kind, result.seq))

@@ -262,3 +262,13 @@ def test_whatever_the_order_a_carousel_cycle_ends_at_the_newest_list(tmp_path, s
         with TerminalStore.create(tmp_path / f"t{start}", keys) as store:
             BundleMerger(store).process([got(d) for d in heard + heard], NOW)
             assert store.state().seq == 2 and store.hot_list().equals(SECOND), start
+
+
+def test_a_verified_announcement_gives_no_bundle_event(store, sim, lists):
+    # An announcement is carousel metadata (heard_on_air reports it; the reassembler uses it):
+    # it is no bundle the store holds, so it is neither "applied" nor "unchanged".
+    announcement = sim.announce([(int(BundleKind.FULL), 1, lists[0])])
+    m = BundleMerger(store)
+    assert m.process([got(announcement)] * 2, NOW) == []
+    assert (m.applied, m.unchanged, m.rejected) == (0, 0, 0)
+    assert names(m.process([got(lists[0])], NOW)) == ["bundle_applied"]
