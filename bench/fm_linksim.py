@@ -19,25 +19,16 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
 import modem
-from framing.carousel import segment
-from framing.frames import FrameGen
 from framing.framesync import FrameStats, FrameSync
 from framing.profiles import frame_config
+from hotcast.bench import linksim
+from hotcast.bench.linksim import IQ_RATE_HZ, LEAD_IN_BITS, MPX_RATE_HZ, net_rate
 from modem.channel import ChannelConfig, ChannelSimulator
 from modem.txchain import TxChain, TxOptions
 
-IQ_RATE_HZ = 1_200_000
-MPX_RATE_HZ = 228_000
-LEAD_IN_BITS = 4_000  # random bits before the first frame and after the last, as on air
-
-
-def net_rate(profile: str) -> float:
-    """Payload bit rate: raw x frame efficiency / (1 + repair ratio)."""
-    cfg = frame_config(profile)
-    return modem.PROFILES[profile].bits_per_second * cfg.efficiency / (1 + cfg.repair_ratio)
+__all__ = ["IQ_RATE_HZ", "LEAD_IN_BITS", "MPX_RATE_HZ", "LinkResult", "LinkRun", "carousel",
+           "net_rate", "simulate"]
 
 
 @dataclass(frozen=True)
@@ -74,18 +65,11 @@ class LinkResult:
 
 
 def carousel(profile: str, seconds: float, seed: int):
-    """(blocks, bits): a lead-in, then frames for ``seconds`` of air, one block each, none twice."""
-    cfg = frame_config(profile)
-    rate = modem.PROFILES[profile].bits_per_second
-    frames = max(2, int(seconds * rate / cfg.frame_bits))
-    rng = np.random.default_rng(seed)
-    # K source blocks plus ceil(K x 10 %) repair blocks = frames.
-    k = max(1, int(frames / (1 + cfg.repair_ratio)))
-    bundle = rng.integers(0, 256, k * cfg.block_bytes - 7, dtype=np.uint8).tobytes()
-    blocks = segment(bundle, 1, 7, cfg)[:frames]
-    lead = rng.integers(0, 2, LEAD_IN_BITS).astype(np.uint8)
-    tail = rng.integers(0, 2, LEAD_IN_BITS).astype(np.uint8)  # the next frame's start, as on air
-    return blocks, np.concatenate([lead, FrameGen(cfg).process(blocks), tail])
+    """(blocks, bits): a lead-in, then frames for ``seconds`` of air, one block each, none twice
+    (``hotcast.bench.linksim.carousel`` with the frame count that fills ``seconds``)."""
+    frames = max(2, int(seconds * modem.PROFILES[profile].bits_per_second
+                        / frame_config(profile).frame_bits))
+    return linksim.carousel(profile, frames, seed)
 
 
 def simulate(run: LinkRun, chunk_s: float = 0.5) -> LinkResult:

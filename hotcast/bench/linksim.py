@@ -2,9 +2,10 @@
 ``FrameGen`` -> ``TxChain`` -> a channel -> ``RxChain`` -> ``FrameSync``; how many frames came
 through, and the raw channel BER the frame layer saw.
 
-The FM part is bench/fm_linksim.py's streaming loop (which stays with the pytest benches)
-made general over every profile and moved here, into the installed package, so that
-``hotcast bench`` runs from an installed hotcast too. Channels, by profile kind:
+The FM part is bench/fm_linksim.py's streaming loop (which stays with the pytest benches for
+its echoes and CNR sweeps, and takes its carousel and rates from here) made general over every
+profile and moved here, into the installed package, so that ``hotcast bench`` runs from an
+installed hotcast too. Channels, by profile kind:
 
 - every profile: ``ebn0_db``, white Gaussian noise per *payload* bit on its baseband
   (``modem.channel``: Eb = Ps / Rb with Rb the net payload rate, frame overhead and 10 %
