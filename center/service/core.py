@@ -81,6 +81,12 @@ class Service:
             raise ServiceError(401, "unauthenticated", "the token is unknown or revoked",
                                {"WWW-Authenticate": 'Bearer realm="hotcast", '
                                                     'error="invalid_token"'})
+        return self.permit(who, action, limited)
+
+    def permit(self, who: Principal, action: Action | None,
+               limited: str | None = None) -> Principal:
+        """``who`` if its role may do ``action`` (None: any role), after its rate limit; else
+        a 403 (or a 429 from the limit)."""
         if action is not None and not allowed(who, action):
             raise ServiceError(403, "forbidden", f"role {who.role.value} may not "
                                f"{action.value} (operator {who.name!r})")

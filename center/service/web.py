@@ -107,12 +107,7 @@ async def who_is(request: Request, action: Action | None,
         _sessions(request).drop(session.sid)
         raise
     request.state.who = who
-    if action is not None and not allowed(who, action):
-        raise ServiceError(403, "forbidden", f"role {who.role.value} may not {action.value} "
-                           f"(operator {who.name!r})")
-    if limited is not None:
-        svc.limit(limited, "token", who.name)
-    return who
+    return svc.permit(who, action, limited)
 
 
 async def form_of(request: Request) -> dict[str, str]:
