@@ -69,11 +69,13 @@ def hotcast_command() -> list[str]:
     return [sys.executable, "-m", "hotcast"]
 
 
-def child_env() -> dict[str, str]:
+def child_env(now: int = NOW) -> dict[str, str]:
+    """The environment of a ``hotcast`` child: this package first on the path (a worktree
+    before an installed one), the clock fixed at ``now``."""
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env["HOTCAST_NOW"] = str(NOW)
+    env["HOTCAST_NOW"] = str(now)
     return env
 
 

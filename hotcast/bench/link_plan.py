@@ -3,8 +3,8 @@ points, frames per point, and each profile's theory (its code, modulation, spect
 
 Grids were placed around the waterfall each profile showed in a first coarse sweep (seeded,
 FER against Eb/N0 per payload bit; the link's frame layer decides): fm falls between 3 and
-3.5 dB, fm-robust between 1.5 and 2.5, audio 7-8, audio-robust 3.5-4.5 (profile version 2), ir 18-20 (the envelope
-detector reads burst edges, far from coherent theory). The full run spaces points 0.25 dB
+3.5 dB, fm-robust between 1.5 and 2.5, audio 7-8, audio-robust 3.5-4.5 (profile version 2),
+ir 18-20 (the envelope detector reads burst edges, far from coherent theory). The full run spaces points 0.25 dB
 (0.5 for ir) over a wider span, with hundreds of frames a point where frames are short
 (fm, audio) and tens where they last a second or two (fm-robust, audio-robust, ir): about
 8 minutes of one core in all.

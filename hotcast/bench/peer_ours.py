@@ -12,8 +12,6 @@ frames_ok x block_bytes x 8 / (1 + repair_ratio).
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from center.root.home import RootHome, trial_root_path
 from crypto import BundleKind, TerminalKeys
 from framing import Reason, Universe
 from framing.profiles import frame_config
+from hotcast.bench.decoding import child_env, hotcast_command
 from hotcast.bench.peer_tools import PeerError, run_child
 import modem
 from modem import TxOptions
@@ -99,10 +98,9 @@ def frames_on_air(profile: str, seconds: float) -> int:
 
 def decode(homes: Homes, profile: str, path: Path, timeout_s: float = 600.0):
     """``hotcast receiver decode`` as a child: (payload bits, child CPU s, summary dict)."""
-    env = {**os.environ, "HOTCAST_NOW": str(NOW), "PYTHONPATH": _pythonpath()}
-    run = run_child([sys.executable, "-m", "hotcast", "receiver", "decode", "--home",
-                     str(homes.terminal), "--profile", profile, "--input", str(path)],
-                    timeout_s=timeout_s, env=env)
+    run = run_child(hotcast_command() + ["receiver", "decode", "--home", str(homes.terminal),
+                                         "--profile", profile, "--input", str(path)],
+                    timeout_s=timeout_s, env=child_env(NOW))
     summary = parse_summary(run.stdout)
     if run.returncode != 0 or summary is None:
         raise PeerError(f"hotcast receiver decode exited {run.returncode} without a summary")
@@ -121,10 +119,3 @@ def parse_summary(stdout: str) -> dict | None:
             if event.get("event") == "summary":
                 return event
     return None
-
-
-def _pythonpath() -> str:
-    """The child imports the hotcast this process runs (a worktree before an installed one)."""
-    here = str(Path(__file__).resolve().parents[2])
-    rest = os.environ.get("PYTHONPATH", "")
-    return here + (os.pathsep + rest if rest else "")

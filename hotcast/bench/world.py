@@ -168,14 +168,10 @@ class BenchWorld:
     def _render_ir(self, profile: str, bundles: list, stem: str, seconds: float) -> Capture:
         """The pulse durations as one `.ir` text (mode2 / ir-ctl form, as a recording of a
         receiver module gives; ``center render`` cuts the same durations into ir-ctl sized
-        files for sending)."""
-        # One whole cycle, repeated to ``seconds``: ``center render --profile ir --duration S``
-        # to a `.ir` fails today (the renderer multiplies the duration by a pulse output's
-        # rate, None), so the bench repeats a cycle itself.
-        renderer = CarouselRenderer(profile, bundles, RenderConfig(tx=TxOptions()))
-        cycle = np.concatenate([np.asarray(b, np.int64) for b in renderer.blocks()])
-        repeats = max(1, int(np.ceil(seconds * 1e6 / float(np.abs(cycle).sum()))))
-        durations = np.tile(cycle, repeats)
+        files for sending): ``seconds`` of air, ending at a block sync."""
+        renderer = CarouselRenderer(profile, bundles, RenderConfig(tx=TxOptions(),
+                                                                   duration_s=seconds))
+        durations = np.concatenate([np.asarray(b, np.int64) for b in renderer.blocks()])
         path = self.workdir / f"{stem}.ir"
         path.write_text(write_ir_text(durations), encoding="ascii")
         return Capture(profile, path, "ir", None, float(np.abs(durations).sum()) / 1e6,
