@@ -26,7 +26,9 @@ measurable, at 0.6x ~0.5 dB, at 0.5x it fails. The FM demodulator's M2M4 scale i
 % (``modem/fm.py``); hard bits enter at a fixed confident scale (``framesync.HARD_LLR``).
 
 Early termination: after every iteration each codeword whose hard decisions satisfy all its
-checks leaves the batch. Iterations are bounded (``max_iterations``), so a frame of pure noise
+checks leaves the batch. A codeword with more erased bits (LLR 0) than parity checks, such as
+the end of a frame cut off by the end of a capture, is not iterated: it has no unique
+solution. Iterations are bounded (``max_iterations``), so a frame of pure noise
 costs at most that many iterations: bounded time whatever the input.
 
 LLR convention (all of hotcast): llr = log P(bit = 0) / P(bit = 1); positive means 0, the
@@ -199,7 +201,10 @@ class LdpcDecoder:
         bits = (llr < 0).astype(np.uint8)
         converged = self.syndrome_ok(bits)
         iterations = np.zeros(b, dtype=np.int64)
-        todo = np.flatnonzero(~converged)
+        # A codeword with more erased bits (LLR exactly 0: past the end of a signal, padding)
+        # than parity checks has many solutions: it is left unconverged, not iterated.
+        hopeless = np.count_nonzero(llr == 0, axis=1) > n - self.code.k
+        todo = np.flatnonzero(~converged & ~hopeless)
         if todo.size == 0:
             return DecodeResult(bits, converged, iterations)
         total = llr[todo].copy()  # a posteriori LLR of every variable
