@@ -99,9 +99,15 @@ def lowpass_taps(sample_rate_hz: float, pass_hz: float, stop_hz: float, atten_db
 
 def unwrap_from(prev: float, angles: np.ndarray) -> np.ndarray:
     """Unwrap ``angles`` (rad) continuing from ``prev``, the last unwrapped value before them."""
-    d = np.diff(angles, prepend=prev)
-    d -= 2 * np.pi * np.round(d / (2 * np.pi))
-    return prev + np.cumsum(d)
+    a = np.asarray(angles, dtype=np.float64)
+    d = np.empty(a.size)
+    if a.size:
+        d[0] = a[0] - prev
+        np.subtract(a[1:], a[:-1], out=d[1:])
+    d -= (2 * np.pi) * np.round(d * (1 / (2 * np.pi)))
+    out = np.cumsum(d, out=d)
+    out += prev
+    return out
 
 
 _CUBIC_OFFSETS = np.array([-1, 0, 1, 2])

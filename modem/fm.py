@@ -224,10 +224,14 @@ class SubcarrierDemodulator:
         delta = c.carrier_hz - k0 * fs / n  # what the whole-bin shift leaves, Hz
         resp = band_response(taps, plan, delta, fs)
         j = np.fft.fftfreq(m, 1.0 / m).astype(np.int64)
-        keep = (np.abs(resp) > 1e-6 * np.abs(resp).max()) & (k0 + j >= 0) & (k0 + j <= n // 2)
-        self._dst = np.flatnonzero(keep)
-        self._src = k0 + j[keep]
-        self._resp = resp[keep]
+        resp = np.where(np.abs(resp) > 1e-6 * np.abs(resp).max(), resp, 0).astype(np.complex64)
+        # Bin j of the inverse FFT holds input bin k0 + j (j < 0 wrapped to the top): two runs of
+        # input bins, k0 .. k0 + up - 1 to the bottom and k0 - down .. k0 - 1 to the top (bins
+        # past the spectrum's ends stay zero).
+        up, down = min(m // 2, n // 2 + 1 - k0), min(m - m // 2, k0)
+        self._band = slice(k0 - down, k0 + up)  # the input bins used, in one run
+        self._runs = ((slice(0, up), slice(down, down + up)), (slice(m - down, m), slice(0, down)))
+        self._resp = np.concatenate((resp[m - down:], resp[:up]))  # in input-bin order
         # Output i of a block sits at input time s_b + i N / M: what the whole-bin mixing left
         # (delta) is taken off by a ramp, and the carrier's phase at s_b by one factor a block.
         i = np.arange(plan.skip, m)
@@ -240,6 +244,8 @@ class SubcarrierDemodulator:
         tail_symbols = (c.timing_window_symbols // 2 + c.carrier_window_symbols // 2
                         + 2 * span + 3 * group / self._sps + 16)
         self._flush_in = plan.fft_size + int(tail_symbols * sps_in)
+        # Output sample J of the front end is centred on input sample J N / M - delay.
+        self._delay = (taps.size - 1) / 2
         self.reset()
 
     def __repr__(self) -> str:
@@ -255,6 +261,7 @@ class SubcarrierDemodulator:
         self._carrier.reset()
         self._buf = np.zeros(self._plan.fft_size, dtype=np.float32)
         self._fill = self._plan.overlap  # the first block sees `overlap` zeros of history
+        self._samples_in = 0  # input samples since the chain started
         self._phase = self._carrier_start
 
     @property
@@ -276,6 +283,7 @@ class SubcarrierDemodulator:
         if x.ndim != 1 or not np.issubdtype(x.dtype, np.floating):
             raise TypeError(f"mpx must be a 1-D float32/float64 array, got {x.dtype} shape {x.shape}")
         plan = self._plan
+        self._samples_in += x.size
         if self._fill + x.size < plan.fft_size:  # not a whole block yet: just keep it
             self._buf[self._fill:self._fill + x.size] = x
             self._fill += x.size
@@ -292,10 +300,14 @@ class SubcarrierDemodulator:
     def flush(self) -> np.ndarray:
         """Push the samples still inside the chain out with zeros, then restart; -> float32 LLRs.
 
-        The last few dozen LLRs are decisions on silence: the frame layer discards them. The
-        stats keep their counts (tail included) and the quality seen before the padding.
+        Symbols centred past the end of the input come out as LLR 0 (erasures, not decisions
+        on silence): a frame cut off by the end of a capture is decoded from what arrived, or,
+        when too much is missing, given up without iterating (``framing/ldpc.py``). The stats
+        keep their counts (tail included) and the quality seen before the padding.
         """
         quality = self._stats
+        plan = self._plan
+        self._timing.erase_from((self._samples_in + self._delay) * plan.kept_bins / plan.fft_size)
         bits = self.process(np.zeros(self._flush_in, dtype=np.float32))
         self._stats = dataclasses.replace(quality, symbols=self._stats.symbols, bits=self._stats.bits)
         self._reset_chain()
@@ -303,18 +315,25 @@ class SubcarrierDemodulator:
 
     def _process_block(self, block: np.ndarray) -> np.ndarray:
         plan = self._plan
-        band = scipy.fft.rfft(block)[self._src]
+        band = scipy.fft.rfft(block)[self._band]
         # NaN / inf / absurd values (a corrupt file read as floats) are caught in the band
-        # (they reach every bin) and the block is cleaned and redone, so no carried state is
-        # ever poisoned: decoding resumes once good samples return.
-        if not (np.isfinite(band).all() and np.abs(band).max(initial=0.0) < _BAND_LIMIT * plan.fft_size):
+        # (they reach every bin; a NaN makes max and min NaN, which fails both comparisons)
+        # and the block is cleaned and redone, so no carried state is ever poisoned: decoding
+        # resumes once good samples return.
+        rails = band.view(np.float32)
+        limit = _BAND_LIMIT * plan.fft_size / math.sqrt(2)  # on I and Q: |bin| < the limit
+        if not (rails.max(initial=0.0) < limit and rails.min(initial=0.0) > -limit):
             block = np.clip(np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0),
                             -_INPUT_LIMIT, _INPUT_LIMIT)
-            band = scipy.fft.rfft(block)[self._src]
-        kept = np.zeros(plan.kept_bins, dtype=np.complex64)
-        kept[self._dst] = band * (self._resp * np.complex64(np.exp(-2j * np.pi * self._phase)))
+            band = scipy.fft.rfft(block)[self._band]
+        band *= self._resp
+        band *= np.complex64(np.exp(-2j * np.pi * self._phase))
         self._phase = (self._phase + self._carrier_step) % 1.0
-        y = scipy.fft.ifft(kept, overwrite_x=True)[plan.skip:] * self._ramp
+        kept = np.zeros(plan.kept_bins, dtype=np.complex64)
+        for dst, src in self._runs:
+            kept[dst] = band[src]
+        y = scipy.fft.ifft(kept, overwrite_x=True)[plan.skip:]
+        y *= self._ramp
         d = self._carrier.process(self._timing.process(y))
         if len(d) == 0:
             return np.zeros(0, dtype=np.float32)

@@ -217,3 +217,22 @@ def test_whitening_breaks_runs_of_zero_bytes():
     bits = FrameGen(CFG).process([Block(header, bytes(CFG.block_bytes))])
     edges = np.flatnonzero(np.diff(bits.astype(np.int8)) != 0)
     assert np.diff(edges).max() < 40
+
+
+@pytest.mark.parametrize("missing,decoded", [(0.08, True), (0.5, False)])
+def test_a_frame_cut_off_by_the_end_of_a_capture(missing, decoded):
+    """The demodulator hands the bits past the end of its input over as LLR 0 (erasures): a
+    frame missing its last 8 % is decoded from what arrived; one missing half is refused
+    without iterating on the codewords that cannot be solved."""
+    rng = np.random.default_rng(7)
+    block = make_block(rng)
+    air = FrameGen(CFG).encode_frame(block)
+    llr = np.where(air == 1, -5.0, 5.0).astype(np.float32)
+    llr[int((1 - missing) * llr.size):] = 0.0
+    got = FrameDecoder(CFG).decode(llr)
+    if decoded:
+        assert (got.header, got.status, got.payload) == (block.header, PayloadStatus.CORRECTED,
+                                                         block.payload)
+    else:
+        assert got.status is PayloadStatus.BAD and got.payload == b""
+        assert got.iterations < CFG.max_iterations  # the hopeless codewords were not iterated

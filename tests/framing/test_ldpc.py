@@ -86,3 +86,30 @@ def test_known_bits_help():
     helped = LdpcDecoder(code).decode(llr)
     assert helped.converged.sum() > plain.converged.sum()
     assert np.array_equal(helped.bits[helped.converged], words[helped.converged])
+
+
+def test_erasures_within_the_redundancy_are_filled():
+    """Bits past the end of a capture enter as LLR 0: a codeword missing 15 % of its bits (the
+    code has 25 % of checks) is still decoded."""
+    code = ldpc_code("80211n-1944-3/4")
+    rng = np.random.default_rng(5)
+    words = LdpcEncoder(code).encode(rng.integers(0, 2, (4, code.k)))
+    llr = np.where(words == 1, -4.0, 4.0).astype(np.float32)
+    llr[:, -int(0.15 * code.n):] = 0.0
+    got = LdpcDecoder(code).decode(llr)
+    assert got.converged.all() and np.array_equal(got.bits, words) and got.iterations.all()
+
+
+def test_more_erasures_than_checks_are_given_up_without_iterating():
+    """A codeword with more erased bits than parity checks has many solutions: it is reported
+    unconverged at once (0 iterations), while its clean neighbours in the batch still decode."""
+    code = ldpc_code("80211n-1944-3/4")
+    rng = np.random.default_rng(6)
+    words = LdpcEncoder(code).encode(rng.integers(0, 2, (3, code.k)))
+    llr = np.where(words == 1, -4.0, 4.0).astype(np.float32)
+    llr[1, :code.n - code.k + 1] = 0.0  # one erasure more than the checks
+    llr[2, :code.n - code.k] = 0.0  # exactly as many: still tried
+    got = LdpcDecoder(code).decode(llr)
+    assert got.converged[0] and not got.converged[1]
+    assert got.iterations[1] == 0 and got.iterations[2] > 0
+    assert np.array_equal(got.bits[0], words[0])

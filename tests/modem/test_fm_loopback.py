@@ -9,6 +9,8 @@ sigma^2 = (P / Rb) / (Eb/N0) * fs / 2 on the MPX, P = injection^2 / 2 the subcar
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -371,3 +373,26 @@ def test_llrs_are_float32_whatever_the_input_dtype(rate_hz):
         dem = SubcarrierDemodulator(cfg)
         llr = np.concatenate((dem.process(x), dem.flush()))
         assert llr.dtype == np.float32 and llr.size > 30_000
+
+
+@pytest.mark.parametrize("rate_hz", [228_000.0, 375_000.0])
+def test_symbols_past_the_end_of_the_input_are_erasures(rate_hz):
+    """A capture cut in the middle of the signal: every LLR up to the cut is a decision (the
+    same as without the cut), those of symbols centred after it are exactly 0, and the
+    boundary sits at the cut within a symbol."""
+    cfg = dataclasses.replace(CFG, sample_rate_hz=rate_hz)
+    bits = random_bits(40_000, 11)
+    mpx = modulate(bits, cfg)
+    cut = int(0.6 * mpx.size)
+    rx = demodulate(mpx[:cut], cfg)
+    whole = demodulate(mpx, cfg)
+    live = np.flatnonzero(rx != 0)
+    last = int(live[-1]) + 1
+    assert np.count_nonzero(rx[last:]) == 0 and last < rx.size - 100
+    lag, _ = find_lag(bits, rx, SKIP_BITS)
+    # The modulator centres symbol i at (i + pulse span) symbol periods.
+    symbols_before_cut = cut / rate_hz * cfg.symbol_rate_baud - cfg.pulse_span_symbols
+    assert abs((last + lag) / 2 - symbols_before_cut) <= 1.5
+    errors, n = bit_errors(bits, rx, SKIP_BITS, last - 40)
+    assert errors == 0 and n > 20_000
+    assert np.array_equal(np.sign(rx[:last - 40]), np.sign(whole[:last - 40]))
