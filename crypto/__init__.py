@@ -16,6 +16,7 @@ out (write them with ``KEY_FILE_MODE``); every check that depends on time takes 
 
 from crypto._keyfile import DEFAULT_KDF, KdfParams
 from crypto._metadata import MAX_METADATA_BYTES, MetadataType
+from crypto._primitives import preload
 from crypto.envelope import (
     DIGEST_BYTES,
     HEADER_BYTES,
@@ -88,7 +89,7 @@ __all__ = [
     # limits and layout constants
     "DIGEST_BYTES", "HEADER_BYTES", "MAX_BODY_BYTES", "MAX_BUNDLE_BYTES", "MAX_METADATA_BYTES", "NO_DIGEST",
     "SEAL_OVERHEAD_BYTES", "SEALED_KINDS", "SIGNED_OVERHEAD_BYTES", "TOKEN_BYTES", "KEY_FILE_MODE",
-    "DEFAULT_KDF", "KdfParams", "MetadataType",
+    "DEFAULT_KDF", "KdfParams", "MetadataType", "preload",
     # root and key sets
     "RootKey", "RootKeys", "RootSet", "add_signatures", "read_unverified_root_set", "sign_root_set",
     "verify_root_chain", "verify_root_set",

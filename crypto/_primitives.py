@@ -57,6 +57,14 @@ def _check_len(name: str, value: bytes, n: int) -> None:
         raise ValueError(f"{name} must be {n} bytes, got {len(value)}")
 
 
+def preload() -> None:
+    """Load the C modules of the ciphers a receiver uses (AES key wrap and GCM). pycryptodome
+    loads each on its first use, through cffi's parser when cffi is installed (sounddevice
+    brings it): ~25 ms of CPU that belongs to a command's start-up, not to its first bundle."""
+    AES.new(bytes(AES_KEY_BYTES), AES.MODE_KW)
+    AES.new(bytes(AES_KEY_BYTES), AES.MODE_GCM, nonce=bytes(GCM_NONCE_BYTES), mac_len=GCM_TAG_BYTES)
+
+
 def aes_key_wrap(kek: bytes, key: bytes) -> bytes:
     """RFC 3394 AES key wrap of a 32-byte ``key`` under a 32-byte ``kek``; 40 bytes out."""
     _check_len("kek", kek, AES_KEY_BYTES)

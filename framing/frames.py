@@ -198,8 +198,11 @@ class FrameDecoder:
         """air_llr: float32 (coded_bits,) in air order, positive = 0 -> DecodedFrame."""
         cfg, lay = self.config, self._layout
         code = cfg.code
-        air = np.clip(np.nan_to_num(np.asarray(air_llr, dtype=np.float32), nan=0.0),
-                      -LLR_CLIP, LLR_CLIP) * self._sign
+        air = np.array(air_llr, dtype=np.float32)  # a copy, cleaned in place
+        np.clip(air, -LLR_CLIP, LLR_CLIP, out=air)  # +-inf to +-LLR_CLIP; NaN stays: to 0
+        if air.size and np.isnan(air.min()):
+            air[np.isnan(air)] = 0.0
+        air *= self._sign
         coded = np.empty_like(air)
         coded[lay.order] = air
         words = self._template.copy()

@@ -203,8 +203,9 @@ class LdpcDecoder:
         iterations = np.zeros(b, dtype=np.int64)
         # A codeword with more erased bits (LLR exactly 0: past the end of a signal, padding)
         # than parity checks has many solutions: it is left unconverged, not iterated.
-        hopeless = np.count_nonzero(llr == 0, axis=1) > n - self.code.k
-        todo = np.flatnonzero(~converged & ~hopeless)
+        todo = np.flatnonzero(~converged)
+        if todo.size:
+            todo = todo[np.count_nonzero(llr[todo] == 0, axis=1) <= n - self.code.k]
         if todo.size == 0:
             return DecodeResult(bits, converged, iterations)
         total = llr[todo].copy()  # a posteriori LLR of every variable

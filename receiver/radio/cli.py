@@ -30,7 +30,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from crypto import BundleError, read_unverified_header
+from crypto import BundleError, KeyFileError, read_unverified_header
+from crypto import preload as preload_ciphers
 from framing import bundle_digest
 from modem import InputKind, modem_profile
 from modem.rates import format_hz, hz_argument
@@ -95,8 +96,20 @@ def _open_file(args: argparse.Namespace, ctx) -> Source:
     return source
 
 
+def _ready_to_verify(store) -> None:
+    """Start-up work that bundles would otherwise pay on arrival: the store's keys parsed (and
+    kept; a broken key file fails here, before any input is read), the ciphers' C modules
+    loaded."""
+    try:
+        store.keys()
+    except KeyFileError as exc:
+        raise UsageError(f"terminal store {store.path}: {exc}") from None
+    preload_ciphers()
+
+
 def _cmd_decode(args: argparse.Namespace, ctx) -> int:
     with open_store(args, ctx) as store:
+        _ready_to_verify(store)
         source = _open_file(args, ctx)
         return _run_with_source(args, ctx, source, BundleMerger(store), live=False,
                                 vet=lambda data: store.vet_announcement(data, ctx.now()),
@@ -107,6 +120,7 @@ def _cmd_listen(args: argparse.Namespace, ctx) -> int:
     if args.duration is not None and not args.duration > 0:
         raise UsageError(f"--duration must be a positive number of seconds, got {args.duration}")
     with open_store(args, ctx) as store:
+        _ready_to_verify(store)
         source = _open_live(args)
         return _run_with_source(args, ctx, source, BundleMerger(store), live=True,
                                 vet=lambda data: store.vet_announcement(data, ctx.now()),

@@ -62,6 +62,7 @@ class TerminalStore:
         # Process CPU seconds spent verifying, decrypting and planning bundles (``plan``) and
         # vetting announcements; the rest of an apply is the store's own work.
         self.seconds_verifying = 0.0
+        self._parsed_keys: tuple[bytes, TerminalKeys] | None = None  # (blob, its parse)
 
     # -- opening ----------------------------------------------------------------------
     @classmethod
@@ -152,8 +153,13 @@ class TerminalStore:
         return _state(self._conn.execute(f"SELECT {self._STATE} FROM state").fetchone())
 
     def keys(self) -> TerminalKeys:
+        """The terminal's keys as stored now. The parse (which checks every root and signing
+        key's point, ~2 ms) is kept while the stored bytes stay the same."""
         (blob,) = self._conn.execute("SELECT blob FROM keys").fetchone()
-        return TerminalKeys.from_file(blob)
+        blob = bytes(blob)
+        if self._parsed_keys is None or self._parsed_keys[0] != blob:
+            self._parsed_keys = (blob, TerminalKeys.from_file(blob))
+        return self._parsed_keys[1]
 
     def lookup(self, card_id: int, now: int) -> HotLookup:
         """The hot path: one prepared statement (cached by sqlite3), one B-tree probe.

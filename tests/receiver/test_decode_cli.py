@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -392,3 +393,20 @@ def test_frames_of_an_older_hotcast_are_named_as_such(capsys, home, tmp_path):
     (old,) = [e for e in events if e.get("problem") == "old_format"]
     assert "frame format v2 from an older hotcast" in old["why"] and old["why"].startswith("8 ")
     assert events[-1]["frames_ok"] == 0 and state(home).seq == 0
+
+
+def test_a_store_whose_key_file_is_broken_is_refused_before_any_input(capsys, sig, home):
+    """The terminal's keys are parsed at start-up: a damaged key file is named at once (exit 2)
+    and nothing is read or changed."""
+    path = home / "terminal.sqlite"
+    conn = sqlite3.connect(path)
+    with conn:
+        (blob,) = conn.execute("SELECT blob FROM keys").fetchone()
+        conn.execute("UPDATE keys SET blob = ?", (bytes(blob)[:-7],))
+    conn.close()
+    before = path.read_bytes()
+    status, events, err = decode_in_process(capsys, "--home", home, "--profile", "fm",
+                                            "--input", sig[1]["wav"])
+    assert status == 2 and events == []
+    assert "key file is corrupted" in err and str(path) in err
+    assert path.read_bytes() == before

@@ -23,6 +23,7 @@ from receiver.events import (
 )
 from receiver.store.merge import BundleMerger
 from receiver.store.state import NOT_FOLLOWING_AFTER_S
+from receiver.store.store import TerminalStore
 from terminal_helpers import DAY_S, NOW, full_dump, make_hot
 
 AT = Position(sample=100, t_s=0.5)
@@ -119,6 +120,16 @@ def test_root_rotations_heard_out_of_order_are_chained(store, sim):
                                                   (MetadataType.ROOT_SET, 3),
                                                   (MetadataType.KEY_SET, 2)]
     assert store.keys().root_set.version == 3 and store.keys().keyset.version == 2
+
+
+def test_the_parsed_keys_are_kept_until_the_stored_keys_change(store, sim):
+    before = store.keys()
+    assert store.keys() is before  # parsed once while the stored bytes stay the same
+    BundleMerger(store).process([got(sim.rotate_root())], NOW)
+    after = store.keys()
+    assert after is not before and after.root_set.version == before.root_set.version + 1
+    with TerminalStore.open(store.path.parent) as again:
+        assert again.keys() == after  # as stored
 
 
 def test_forged_bundle_on_air_is_rejected_once_and_store_untouched(store, home, lists):
