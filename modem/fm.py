@@ -42,9 +42,10 @@ filtered and decimated to 4-4.6 samples a symbol in one step (overlap-save fast 
 ``modem/_fir.py``; at 375 kHz N = 65 536, M = 13 824). Then timing recovery, carrier recovery
 (``fm_sync.py``, both feed-forward on coarse grids) and LLRs. Any MPX rate from just above 2 x
 the band's top upward is accepted; the output rate need not be a multiple of the symbol rate
-(timing interpolates). This costs ~7.5 ms per second of 375 kHz MPX on one core (~130x real
-time; ~180x at 228 kHz), where the polyphase mixer, direct matched filter and per-sample
-recovery it replaces took ~21 ms at 300 kHz (~46x), measured side by side.
+(timing interpolates). This costs ~6 ms per second of 375 kHz MPX on one core (~165x real
+time; ~4.2 ms, ~235x at 228 kHz, of which the two FFTs are ~40 %), where the polyphase mixer,
+direct matched filter and per-sample recovery it replaces took ~21 ms at 300 kHz (~46x),
+measured side by side.
 
 The configuration, its presets and the stats are ``fm_config.py``.
 
