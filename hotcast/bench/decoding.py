@@ -1,7 +1,15 @@
 """Decode one capture two ways and measure both: ``hotcast receiver decode`` in a child process
 (its own ``summary``: ``seconds_of_signal``, ``seconds_of_cpu``, and ``stages`` when the build
-has them; the child's whole CPU and peak RSS from ``os.wait4``), and the same source, pipeline
-and merge in this process (CPU split into input conversion, pipeline and merge).
+has them; the child's whole CPU from ``os.wait4``, its peak RSS from ``/proc``), and the same
+source, pipeline and merge in this process (CPU split into input conversion, pipeline and merge).
+
+Peak memory: ``ru_maxrss`` of a child on Linux also counts the pages of this process at the
+fork (the kernel carries the old image's high-water mark over ``exec``), so it grew with the
+bench's own size (183 MB for a 78 MB decode). The child's ``VmHWM`` (the high-water mark of its
+exec'ed image alone) is read from ``/proc/PID/status`` every 10 ms while it runs; it only
+rises, so the last reading before exit is the peak, bar a rise in the last 10 ms. The child is
+waited for without reaping first (``waitid`` with ``WNOWAIT``), so its PID cannot be reused
+under the watcher. Where there is no ``/proc`` the figure falls back to ``ru_maxrss``.
 
 ``receiver decode`` starts its CPU clock after the store and the source are open, so its
 ``seconds_of_cpu`` leaves out the interpreter's start-up and imports; the child's total CPU
@@ -12,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -28,6 +37,23 @@ from hotcast.bench.world import NOW, BenchWorld, Capture
 
 # Bytes per write when a capture is piped to the child's stdin.
 PIPE_CHUNK = 1 << 20
+HWM_POLL_S = 0.01
+_HWM = re.compile(rb"VmHWM:\s+(\d+) kB")
+
+
+def _watch_peak(pid: int, box: dict, stop: threading.Event) -> None:
+    """Keep the highest ``VmHWM`` of process ``pid`` in box["kb"] until it exits or ``stop``."""
+    path = f"/proc/{pid}/status"
+    while not stop.is_set():
+        try:
+            with open(path, "rb") as f:
+                found = _HWM.search(f.read())
+        except OSError:
+            return
+        if found is None:  # exited: a zombie has no memory lines
+            return
+        box["kb"] = max(box.get("kb", 0), int(found.group(1)))
+        stop.wait(HWM_POLL_S)
 
 
 class DecodeError(RuntimeError):
@@ -133,19 +159,28 @@ def run_cli(world: BenchWorld, cap: Capture, *, stdin: bool = False,
                    for n, f in (("out", proc.stdout), ("err", proc.stderr))]
         for r in readers:
             r.start()
+        peak: dict[str, int] = {}
+        stop = threading.Event()
+        watcher = threading.Thread(target=_watch_peak, args=(proc.pid, peak, stop), daemon=True)
+        watcher.start()
+        if hasattr(os, "waitid"):
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
+        stop.set()
+        watcher.join()
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         for r in readers:
             r.join()
         if feeder is not None:
             feeder.join(timeout=5)
+        peak_mb = peak["kb"] / 1024.0 if "kb" in peak else usage.ru_maxrss / 1024.0
         return _parse(cap, proc.returncode, out_box.get("out", b""), out_box.get("err", b""),
-                      usage)
+                      usage, peak_mb)
     finally:
         world.drop(home)
 
 
-def _parse(cap: Capture, code: int, out: bytes, err: bytes, usage) -> CliRun:
+def _parse(cap: Capture, code: int, out: bytes, err: bytes, usage, peak_mb: float) -> CliRun:
     summary = None
     for line in out.decode("utf-8", "replace").splitlines():
         if line.startswith("{"):
@@ -159,7 +194,7 @@ def _parse(cap: Capture, code: int, out: bytes, err: bytes, usage) -> CliRun:
     return CliRun(seconds_of_signal=float(summary["seconds_of_signal"]),
                   seconds_of_cpu=float(summary["seconds_of_cpu"]),
                   child_cpu_s=usage.ru_utime + usage.ru_stime,
-                  maxrss_mb=usage.ru_maxrss / 1024.0,
+                  maxrss_mb=peak_mb,
                   frames_ok=int(summary.get("frames_ok", 0)),
                   frames_bad=int(summary.get("frames_bad", 0)),
                   bundles_applied=int(summary.get("bundles_applied", 0)),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hotcast.bench import acquisition, speed, stages, ttp
-from hotcast.bench.decoding import CliRun, InProcessRun, run_in_process
+from hotcast.bench.decoding import CliRun, InProcessRun, run_cli, run_in_process
 from hotcast.bench.memory import streamer
 from hotcast.bench.model import BenchContext
 from hotcast.bench.world import BenchWorld, entries_for
@@ -49,6 +49,18 @@ def test_in_process_decode_merges_and_splits_its_cpu(audio_world):
 def test_each_decode_starts_from_an_empty_terminal(audio_world):
     w, cap = audio_world
     assert run_in_process(w, cap).bundles_applied == run_in_process(w, cap).bundles_applied >= 1
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_peak_memory_is_the_decoders_own_not_this_process(audio_world):
+    """ru_maxrss of a child counts the parent's pages at the fork: with 400 MB resident here
+    it would say 400+ MB. The child's own high-water mark stays what the decoder uses."""
+    import numpy as np
+    w, cap = audio_world
+    ballast = np.ones(400 * 2**20 // 8)  # resident: every page written
+    run = run_cli(w, cap)
+    assert ballast.sum() > 0 and run.frames_ok > 0
+    assert 20 < run.maxrss_mb < 250
 
 
 def test_acquisition_finds_a_frame_within_two_frames_and_a_block(audio_world):
