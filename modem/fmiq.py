@@ -109,7 +109,7 @@ class FmIqModulator:
     """MPX float32 at ``mpx_rate_hz`` -> unit-amplitude FM complex64 I/Q at ``iq_rate_hz``.
 
     Output length is ``len(mpx) * iq/mpx`` in total (up to rounding) and lags the input by the
-    interpolator's group delay (11.5 MPX samples). Chunking changes only float rounding of the
+    interpolator's group delay (11.5 MPX samples; none when the two rates are equal). Chunking changes only float rounding of the
     phase (~1e-5 rad), never the sample count. Below ~400 kHz the I/Q rate cannot hold the
     whole ±(75 + 90) kHz signal and the spectrum wraps (a lossy but allowed test case).
     """
@@ -120,7 +120,9 @@ class FmIqModulator:
         # 24 taps per phase, -6 dB at the MPX Nyquist: the Kaiser transition is
         # (70 - 8) / (14.36 * 24) = 0.18 of the MPX rate, so at 228 kHz the MPX is flat to 93 kHz
         # and images of content up to 93 kHz (at 228 kHz - f >= 135 kHz) are >= 70 dB down.
-        self._interp = RationalResampler(
+        # Equal rates need no interpolator (a cutoff at the Nyquist of both is no filter at all;
+        # designing one raised ValueError): the MPX goes straight to the phase, with no lag.
+        self._interp = None if ratio == 1 else RationalResampler(
             ResamplerConfig(ratio.numerator, ratio.denominator, taps_per_phase=24,
                             cutoff_fraction=1.0)
         )
@@ -129,14 +131,17 @@ class FmIqModulator:
         self.reset()
 
     def reset(self) -> None:
-        self._interp.reset()
+        if self._interp is not None:
+            self._interp.reset()
         self._phase = 0.0
 
     def __repr__(self) -> str:
         return f"FmIqModulator({self.config!r})"
 
     def process(self, mpx: np.ndarray) -> np.ndarray:
-        up = self._interp.process(np.asarray(mpx, dtype=np.float32))
+        up = np.asarray(mpx, dtype=np.float32)
+        if self._interp is not None:
+            up = self._interp.process(up)
         if up.size == 0:
             return np.zeros(0, dtype=np.complex64)
         phase = self._phase + np.cumsum(up, dtype=np.float64) * self._rad_per_unit

@@ -79,6 +79,17 @@ def test_modulator_is_unit_amplitude_with_75_khz_per_unit():
     np.testing.assert_allclose(inst, 0.4 * 75_000, rtol=1e-3)
 
 
+def test_modulator_at_equal_rates_needs_no_interpolator():
+    """An I/Q rate equal to the MPX rate (240 kHz both; TxOptions(iq_rate_hz=240_000) raised
+    ValueError designing a filter at Nyquist): the MPX drives the phase directly, no lag."""
+    mpx = np.random.default_rng(5).uniform(-1, 1, 24_000).astype(np.float32)
+    mod = FmIqModulator(FmIqModulatorConfig(mpx_rate_hz=240_000, iq_rate_hz=240_000))
+    iq = np.concatenate((mod.process(mpx[:7_001]), mod.process(mpx[7_001:])))
+    assert iq.size == mpx.size
+    step = np.angle(iq[1:] * np.conj(iq[:-1])) * 240_000 / (2 * np.pi)
+    np.testing.assert_allclose(step, mpx[1:] * 75_000, atol=5.0)
+
+
 def test_modulator_chunking_changes_only_rounding():
     mpx = _tones(0.1)
     whole = FmIqModulator().process(mpx)
