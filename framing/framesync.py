@@ -27,10 +27,9 @@ It counts as a bad header if the sync word was there (rho >= flywheel_threshold)
 ``lock_lost`` (the transmission ended or faded).
 
 Old frames: a frame of version 2 (differentially encoded QPSK, 64-bit SYNC_WORD_V2) is
-recognised on the symbol-by-symbol differential decoding of the same stream (step =
-round(angle(z_k conj(z_{k-1})) / (pi/2)) -> the v2 Gray dibit) with at most 8 of 64 sync bits
-wrong (false rate 5e-10 per position, as v2's own sync); it is counted in
-``old_version_frames`` and ``old_version_reason`` says what to do, never decoded as noise.
+recognised on the differential decoding of the same stream (``framing.v2detect``); it is
+counted in ``old_version_frames`` and ``old_version_reason`` says what to do, never decoded as
+noise.
 
 Timing: ``stage_seconds`` is the process CPU seconds spent so far in ``"frame_sync"`` (LLR
 conditioning, the sync search, the v2 detector, bookkeeping) and ``"inner_decode"`` (the frame
@@ -52,10 +51,8 @@ import numpy as np
 
 from framing.errors import FrameError
 from framing.frameformat import (
-    FRAME_BITS_V2,
     FRAME_VERSION,
     LEGACY_VERSION,
-    SYNC_BITS_V2,
     Block,
     Frame,
     FrameConfig,
@@ -63,13 +60,12 @@ from framing.frameformat import (
 )
 from framing.frames import FrameDecoder, PayloadStatus
 from framing.ldpc import LLR_CLIP
+from framing.v2detect import V2Detector
 
 # Hard bits as LLRs: log odds 8 (P(error) 3e-4). Sum-product takes it as the channel's
 # reliability: over-confident for a hard stream with 1e-2 errors, which the rate-3/4 code still
 # clears with room to spare (bench/test_frames.py: every frame at 1e-2).
 HARD_LLR = 8.0
-_V2_MAX_ERRORS = 8  # of 64 sync bits, as hotcast v2's own FrameSync allowed
-_STEP_TO_V2_BITS = np.array([[0, 0], [0, 1], [1, 1], [1, 0]], dtype=np.int8)  # v2 Gray steps
 
 
 @dataclass
@@ -158,7 +154,7 @@ class FrameSync:
         self._buf_start = 0  # absolute stream index of _buf[0]
         self._expected: int | None = None  # absolute start of the next frame when locked
         self._rotation = 0  # rotation of the last good header
-        self._v2 = _LegacyDetector()
+        self._v2 = V2Detector()
         self._total_s = 0.0  # process CPU seconds in process()
         self._decode_s = 0.0  # ... of which in the frame decoder
 
@@ -321,66 +317,3 @@ def _derotate(llr: np.ndarray, rotation: int) -> np.ndarray:
     else:  # (a + jb)(j) = -b + ja
         out[:, 0], out[:, 1] = -pairs[:, 1], pairs[:, 0]
     return out.reshape(-1)
-
-
-class _LegacyDetector:
-    """Counts v2 sync words on the differentially decoded symbol stream (chunk-invariant).
-
-    v2 frames start on symbols, so the word is looked for at symbol boundaries only. Each step
-    z_k conj(z_{k-1}) = a + jb is a quarter turn read from the signs of a + b and b - a (the
-    step turned back by 45 degrees), its v2 Gray dibit two bits of an integer; 32 dibits in a
-    row make a uint64 (five doublings of the window) whose Hamming distance to the word (XOR,
-    popcount) counts the wrong bits; the word or its complement (a half-turned stream) within
-    _V2_MAX_ERRORS is a hit. ~2 ns a bit: the float correlation with np.angle it replaces cost
-    ~20 ns a bit, two thirds of the frame layer's own time, on every bit of every stream.
-    """
-
-    def __init__(self) -> None:
-        bits = SYNC_BITS_V2.astype(np.uint64)
-        self._symbols = bits.size // 2
-        self._word = np.uint64(int("".join(str(int(b)) for b in bits), 2))
-        dibit = (_STEP_TO_V2_BITS[:, 0] * 2 + _STEP_TO_V2_BITS[:, 1]).astype(np.uint64)
-        # (sign of a + b, sign of b - a) -> step: (+, -) 0, (+, +) 1, (-, +) 2, (-, -) 3.
-        self._dibit = dibit[[1, 0, 2, 3]]
-        self._odd = np.zeros(0, dtype=np.float32)  # an I value waiting for its Q
-        self._last = 0j  # previous symbol
-        self._tail = np.zeros(0, dtype=np.uint64)  # dibits of the last 31 steps
-        self._quiet = 0  # symbols still to skip after a hit (one hit per v2 frame)
-        self.hits = 0
-
-    def process(self, llr: np.ndarray) -> int:
-        x = np.concatenate((self._odd, llr)) if self._odd.size else llr
-        pairs = x.size // 2
-        self._odd = x[2 * pairs:].copy()
-        if pairs == 0:
-            return 0
-        rails = x[:2 * pairs].astype(np.float32, copy=False).reshape(-1, 2)
-        zr, zi = rails[:, 0], rails[:, 1]
-        pr = np.empty_like(zr)
-        pi = np.empty_like(zi)
-        pr[0], pi[0] = self._last.real, self._last.imag
-        pr[1:], pi[1:] = zr[:-1], zi[:-1]
-        self._last = complex(float(zr[-1]), float(zi[-1]))
-        a = zr * pr + zi * pi  # z conj(prev) = a + jb
-        b = zi * pr - zr * pi
-        # Turned back by 45 degrees, (a + b) + j (b - a): its quadrant is the step's.
-        quad = np.signbit(a + b).view(np.uint8) << 1
-        quad |= np.signbit(b - a).view(np.uint8)
-        seq = np.concatenate((self._tail, self._dibit[quad]))
-        found = 0
-        if seq.size >= self._symbols:
-            w, span = seq, 1
-            while span < self._symbols:  # w[k]: dibits k .. k + 2 span - 1, the first on top
-                w = (w[:-span] << np.uint64(2 * span)) | w[span:]
-                span *= 2
-            wrong = np.bitwise_count(w ^ self._word)
-            strong = (wrong <= _V2_MAX_ERRORS) | (wrong >= 2 * self._symbols - _V2_MAX_ERRORS)
-            quiet = self._quiet
-            for i in np.flatnonzero(strong):
-                if i >= quiet:
-                    found += 1
-                    quiet = int(i) + FRAME_BITS_V2 // 4
-            self._quiet = max(0, quiet - w.size)
-        self._tail = seq[max(seq.size - (self._symbols - 1), 0):].copy()
-        self.hits += found
-        return found

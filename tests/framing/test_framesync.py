@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from framing.carousel import segment
 from framing.frameformat import FRAME_BITS_V2, SYNC_BITS_V2, Block
 from framing.frames import FrameGen
-from framing.framesync import _STEP_TO_V2_BITS, _V2_MAX_ERRORS, FrameStats, FrameSync, _LegacyDetector, as_llr
+from framing.framesync import FrameStats, FrameSync, as_llr
+from framing.v2detect import _STEP_TO_V2_BITS, _V2_MAX_ERRORS, V2Detector
 from framing.profiles import frame_config
 
 CFG = frame_config("fm")
@@ -292,7 +293,7 @@ def test_v2_detector_counts_what_the_definition_counts(seed, sizes, esn0_db):
     for k in starts:  # one hit per v2 frame, as the detector counts them
         if k >= quiet:
             expected, quiet = expected + 1, k + FRAME_BITS_V2 // 4
-    det = _LegacyDetector()
+    det = V2Detector()
     cuts = np.cumsum(sizes)
     got = sum(det.process(piece) for piece in np.split(llr, cuts[cuts < llr.size]))
     assert got == expected == det.hits
