@@ -43,7 +43,7 @@ import numpy as np
 
 from framing.crc import crc32c
 from framing.frameformat import CRC_BYTES, HEADER_BYTES, Block, FrameConfig, FrameHeader
-from framing.ldpc import KNOWN_LLR, LLR_CLIP, LdpcDecoder, LdpcEncoder
+from framing.ldpc import KNOWN_LLR, LdpcDecoder, LdpcEncoder, clean_llr
 
 
 class PayloadStatus(Enum):
@@ -198,10 +198,7 @@ class FrameDecoder:
         """air_llr: float32 (coded_bits,) in air order, positive = 0 -> DecodedFrame."""
         cfg, lay = self.config, self._layout
         code = cfg.code
-        air = np.array(air_llr, dtype=np.float32)  # a copy, cleaned in place
-        np.clip(air, -LLR_CLIP, LLR_CLIP, out=air)  # +-inf to +-LLR_CLIP; NaN stays: to 0
-        if air.size and np.isnan(air.min()):
-            air[np.isnan(air)] = 0.0
+        air = clean_llr(air_llr)
         air *= self._sign
         coded = np.empty_like(air)
         coded[lay.order] = air

@@ -59,7 +59,7 @@ from framing.frameformat import (
     check_header,
 )
 from framing.frames import FrameDecoder, PayloadStatus
-from framing.ldpc import LLR_CLIP
+from framing.ldpc import clean_llr
 from framing.v2detect import V2Detector
 
 # Hard bits as LLRs: log odds 8 (P(error) 3e-4). Sum-product takes it as the channel's
@@ -117,13 +117,7 @@ def as_llr(chunk: np.ndarray) -> np.ndarray:
         return np.where(x.astype(np.uint8) & 1, -HARD_LLR, HARD_LLR).astype(np.float32)
     if x.dtype.kind != "f":
         raise TypeError(f"FrameSync wants float LLRs or integer/bool bits, got {x.dtype}")
-    # One copy clipped in place (+-inf land on +-LLR_CLIP); NaN survives a clip and shows in
-    # the minimum, so only a chunk that holds one pays for the search.
-    out = x.astype(np.float32)  # a copy, always: the caller's array is never changed
-    np.clip(out, -LLR_CLIP, LLR_CLIP, out=out)
-    if out.size and np.isnan(out.min()):
-        out[np.isnan(out)] = 0.0
-    return out
+    return clean_llr(x)
 
 
 class FrameSync:

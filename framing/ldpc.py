@@ -64,6 +64,17 @@ LLR_CLIP = 100.0
 _PHI_MIN, _PHI_MAX = np.float32(1e-6), np.float32(30.0)
 
 
+def clean_llr(llr: np.ndarray) -> np.ndarray:
+    """A float32 copy of ``llr`` clipped to +-LLR_CLIP (+-inf land there), NaN set to 0 (no
+    information). The caller's array is never changed; a NaN survives the clip and shows in
+    the minimum, so only an input that holds one pays for the search."""
+    out = np.array(llr, dtype=np.float32)
+    np.clip(out, -LLR_CLIP, LLR_CLIP, out=out)
+    if out.size and np.isnan(out.min()):
+        out[np.isnan(out)] = 0.0
+    return out
+
+
 @dataclass(frozen=True)
 class LdpcCode:
     """One quasi-cyclic LDPC code: ``name`` is "80211n-1944-<rate>" (rate 1/2, 2/3, 3/4, 5/6)."""

@@ -3,9 +3,10 @@
 
 v2 sent differentially encoded QPSK with a 64-bit sync word (``SYNC_BITS_V2``). On the v3
 receiver's soft symbols z_k the step z_k conj(z_{k-1}) rounded to quarter turns gives v2's
-Gray dibit (a zero step, next to a zero symbol, counts as no turn, as angle(0) = 0); a run of 32 dibits within ``_V2_MAX_ERRORS`` of the word (or of its complement: a
-half-turned stream) is a v2 sync word (false rate 5e-10 a position, as v2's own sync). One hit
-counts per v2 frame.
+Gray dibit (a zero step, next to a zero symbol, counts as no turn, as angle(0) = 0); a run of
+32 dibits within ``_V2_MAX_ERRORS`` of the word (or of its complement: a half-turned stream)
+is a v2 sync word (false rate 5e-10 a position, as v2's own sync). One hit counts per v2
+frame.
 
 Invariants: the count depends only on the concatenated input, never on its chunking; memory is
 31 dibits and one symbol.

@@ -117,24 +117,16 @@ def cubic_interpolate(buf: np.ndarray, index: np.ndarray, mu: np.ndarray) -> np.
     Four 1-D gathers and in-place products (a (n, 4) gather and temporaries cost twice as much).
     """
     mu = np.asarray(mu)
+    k = mu.dtype.type
     xm1, x0 = np.take(buf, index - 1), np.take(buf, index)
     x1, x2 = np.take(buf, index + 1), np.take(buf, index + 2)
-    one = mu.dtype.type(1)
-    m1, p1 = mu - one, mu + one
-    m2 = m1 - one
-    t, u = mu * m1, p1 * m2
-    c = t * m2
-    c *= mu.dtype.type(-1 / 6)
-    xm1 *= c
-    np.multiply(t, p1, out=t)
-    t *= mu.dtype.type(1 / 6)
-    x2 *= t
-    np.multiply(u, m1, out=c)
-    c *= mu.dtype.type(0.5)
-    x0 *= c
-    u *= mu
-    u *= mu.dtype.type(-0.5)
-    x1 *= u
+    m1, p1 = mu - k(1), mu + k(1)
+    m2 = m1 - k(1)
+    t, u = mu * m1, p1 * m2  # factors the four Lagrange weights share
+    xm1 *= t * m2 * k(-1 / 6)
+    x0 *= u * m1 * k(0.5)
+    x1 *= u * mu * k(-0.5)
+    x2 *= t * p1 * k(1 / 6)
     xm1 += x0
     x1 += x2
     xm1 += x1

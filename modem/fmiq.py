@@ -109,8 +109,8 @@ class FmIqModulator:
     """MPX float32 at ``mpx_rate_hz`` -> unit-amplitude FM complex64 I/Q at ``iq_rate_hz``.
 
     Output length is ``len(mpx) * iq/mpx`` in total (up to rounding) and lags the input by the
-    interpolator's group delay (11.5 MPX samples; none when the two rates are equal). Chunking changes only float rounding of the
-    phase (~1e-5 rad), never the sample count. Below ~400 kHz the I/Q rate cannot hold the
+    interpolator's group delay (11.5 MPX samples; none when the two rates are equal). Chunking
+    changes only float rounding of the phase (~1e-5 rad), never the sample count. Below ~400 kHz the I/Q rate cannot hold the
     whole ±(75 + 90) kHz signal and the spectrum wraps (a lossy but allowed test case).
     """
 
